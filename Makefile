@@ -1,0 +1,30 @@
+# The two commands of the README. Both are idempotent: a second call reuses the venv.
+PY ?= python3.11
+VENV := .venv
+STAMP := $(VENV)/.installed
+CORES ?= 2
+
+.PHONY: setup run test lint clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
+	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Main job: the whole DAG on the embedded benchmark (default config).
+run: setup
+	$(VENV)/bin/snakemake --cores $(CORES) --configfile config.yaml
+
+# Whole test suite (unit + workflow tests on the tiny benchmark).
+test: setup
+	$(VENV)/bin/python -m pytest
+
+lint: setup
+	$(VENV)/bin/snakemake --lint
+
+clean:
+	rm -rf results .snakemake
