@@ -1,0 +1,26 @@
+# ncdss: ICD weakly-supervised seeds and NCDSS novel class discovery in one auditable DAG.
+# The Snakefile is a table of contents: validation and helpers live in rules/common.smk,
+# each stage family in its own rules/*.smk, all logic in the ncdss_core package.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+
+
+wildcard_constraints:
+    fold="[0-4]|all",
+    shard="[0-9]{3}",
+    variant="cam|icd|icd_sal",
+    model="base|basic|eums",
+
+
+rule all:
+    input:
+        data_targets(),
+    default_target: True

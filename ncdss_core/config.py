@@ -1,0 +1,117 @@
+"""Validate a workflow config before any job runs.
+
+Two layers: the JSON schema (config/schema.yaml: unknown keys, types, bounds) and the checks a schema
+cannot express (a fold the dataset does not have, k smaller than the fold's novel classes, a dataset
+root that does not exist). All problems are reported together in one message, each naming its key.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .folds import novel_classes, valid_folds
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+
+
+class ConfigError(ValueError):
+    """An invalid config; the message lists every problem with its key."""
+
+
+def load_schema(path: Path = SCHEMA_PATH) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        prefix = _key(error.absolute_path)
+        names = ", ".join(f"{prefix + '.' if error.absolute_path else ''}{e}" for e in extra)
+        return f"config key {names}: unknown key (allowed here: {', '.join(allowed)})"
+    if error.validator == "required":
+        return f"config key {_key(error.absolute_path)}: {error.message}"
+    return f"config key {_key(error.absolute_path)}: {error.message}"
+
+
+def _fill_defaults(schema: dict, data: Any) -> None:
+    """Insert `default` values of the schema's object properties that are missing from `data`."""
+    if not isinstance(data, dict) or schema.get("type") != "object":
+        return
+    for name, sub in schema.get("properties", {}).items():
+        if name not in data and "default" in sub:
+            data[name] = copy.deepcopy(sub["default"])
+        if name in data:
+            _fill_defaults(sub, data[name])
+
+
+def _get(config: dict, dotted: str) -> Any:
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def semantic_problems(config: dict, base_dir: Path) -> list[str]:
+    """Checks across keys that the schema cannot express."""
+    problems = []
+    dataset = config.get("dataset", {})
+    kind = dataset.get("kind")
+    root = dataset.get("root")
+    if kind in ("voc", "coco") and root is not None:
+        path = Path(root) if Path(root).is_absolute() else base_dir / root
+        if not path.is_dir():
+            problems.append(f"config key dataset.root: {path} does not exist (dataset.kind {kind} "
+                            f"reads an existing dataset; only kind benchmark is generated)")
+    if kind is None:
+        return problems
+    folds = config.get("folds", [])
+    allowed = valid_folds(kind)
+    for fold in folds:
+        if fold not in allowed:
+            problems.append(f"config key folds: fold {fold} does not exist for dataset kind {kind} "
+                            f"(valid folds: {', '.join(map(str, allowed))})")
+    k = _get(config, "discovery.k")
+    if isinstance(k, int):
+        for fold in folds:
+            if fold in allowed and k < len(novel_classes(kind, fold)):
+                problems.append(f"config key discovery.k: k={k} is smaller than the "
+                                f"{len(novel_classes(kind, fold))} novel classes of fold {fold}")
+    ratio = _get(config, "finetune.clean_ratio")
+    if isinstance(ratio, (int, float)) and not 0 < ratio < 1:
+        problems.append(f"config key finetune.clean_ratio: {ratio} is outside (0, 1)")
+    return problems
+
+
+def validate_config(config: dict, base_dir: str | Path = ".", schema_path: Path = SCHEMA_PATH) -> dict:
+    """Return the config with defaults filled in, or raise ConfigError listing every problem."""
+    schema = load_schema(schema_path)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (list(e.absolute_path), e.message))
+    problems = [_describe(e) for e in errors]
+    if not problems:
+        problems = semantic_problems(config, Path(base_dir))
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+    filled = copy.deepcopy(config)
+    _fill_defaults(schema, filled)
+    return filled
+
+
+def load_config(path: str | Path, base_dir: str | Path | None = None) -> dict:
+    path = Path(path)
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle) or {}
+    return validate_config(data, base_dir if base_dir is not None else Path.cwd())

@@ -1,0 +1,60 @@
+# Helpers shared by every rule family: config validation, tracked params, wildcard values, paths.
+import sys
+
+sys.path.insert(0, workflow.basedir)
+
+from snakemake.exceptions import WorkflowError
+
+from ncdss_core.config import ConfigError, validate_config
+from ncdss_core.shards import shard_name
+
+try:
+    _validated = validate_config(config, base_dir=".")
+except ConfigError as error:
+    raise WorkflowError(str(error))
+config.update(_validated)
+
+FOLDS = [int(f) for f in config["folds"]]
+N_SHARDS = int(config["dataset"]["shards"])
+SHARDS = [shard_name(s) for s in range(N_SHARDS)]
+DATASET_KIND = config["dataset"]["kind"]
+DATASET_ROOT = config["dataset"]["root"]
+DATASET = "results/dataset"
+
+
+def _sorted_builtin(value):
+    """Plain builtins with dict keys sorted, so a param's repr is stable (Snakemake compares reprs)."""
+    if isinstance(value, dict):
+        return {k: _sorted_builtin(value[k]) for k in sorted(value)}
+    if isinstance(value, (list, tuple)):
+        return [_sorted_builtin(v) for v in value]
+    return value
+
+
+def tracked(*keys):
+    """A config value (dotted path allowed) as a params-safe builtin: `tracked("crf")`."""
+    out = {}
+    for key in keys:
+        node = config
+        for part in key.split("."):
+            node = node[part]
+        out[key] = _sorted_builtin(node)
+    return out[keys[0]] if len(keys) == 1 else out
+
+
+def dataset_params():
+    """What a stage needs to open the dataset."""
+    return {"kind": DATASET_KIND, "root": DATASET_ROOT}
+
+
+def splits_dir(fold):
+    return f"results/splits/fold{fold}"
+
+
+def dataset_source():
+    """The generated benchmark directory, or the list files of an existing dataset."""
+    if DATASET_KIND == "benchmark":
+        return DATASET_ROOT
+    if DATASET_KIND == "coco":
+        return [f"{DATASET_ROOT}/train2014.txt", f"{DATASET_ROOT}/val2014.txt"]
+    return [f"{DATASET_ROOT}/sets/trainaug.txt", f"{DATASET_ROOT}/sets/val.txt"]

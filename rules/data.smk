@@ -1,0 +1,58 @@
+# The dataset artifact and the fold lists.
+
+
+if DATASET_KIND == "benchmark":
+
+    rule generate_benchmark:
+        output:
+            directory(DATASET_ROOT),
+        params:
+            size=tracked("dataset.benchmark_size"),
+            seed=tracked("dataset.benchmark_seed"),
+        log:
+            "logs/generate_benchmark.log",
+        benchmark:
+            "results/benchmarks/generate_benchmark.tsv"
+        threads: 1
+        script:
+            "../workflow_scripts/generate_benchmark.py"
+
+
+rule index_dataset:
+    input:
+        dataset_source(),
+    output:
+        directory(DATASET),
+    params:
+        dataset=dataset_params(),
+    log:
+        "logs/index_dataset.log",
+    benchmark:
+        "results/benchmarks/index_dataset.tsv"
+    threads: 1
+    script:
+        "../workflow_scripts/index_dataset.py"
+
+
+rule splits:
+    input:
+        DATASET,
+    output:
+        directory("results/splits/fold{fold}"),
+    wildcard_constraints:
+        fold="[0-4]",
+    params:
+        kind=DATASET_KIND,
+        selection_fraction=tracked("splits.selection_fraction"),
+        seed=tracked("seed"),
+    log:
+        "logs/splits/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/splits/fold{fold}.tsv"
+    threads: 1
+    script:
+        "../workflow_scripts/splits.py"
+
+
+def data_targets():
+    return [DATASET] + [splits_dir(f) for f in FOLDS]

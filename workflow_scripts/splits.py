@@ -1,0 +1,24 @@
+"""Rule splits: the lists of one fold and the held-out selection split."""
+from ncdss_core.dataset_index import class_presence
+from ncdss_core.io import atomic_directory
+from ncdss_core.provenance import now, write_provenance
+from ncdss_core.runtime import stage_context
+from ncdss_core.splits import build_fold_lists, write_fold_lists
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+logger = stage_context(smk)
+started = now()
+fold = int(smk.wildcards.fold)
+train = class_presence(smk.input[0], "trainaug")
+val = class_presence(smk.input[0], "val")
+classes = {**train, **val}
+lists = build_fold_lists(smk.params.kind, fold, classes, list(train), list(val),
+                         smk.params.selection_fraction, smk.params.seed)
+with atomic_directory(smk.output[0]) as build:
+    counts = write_fold_lists(build, lists)
+    logger.info("fold %d lists: %s", fold, counts)
+    write_provenance(build, stage="splits",
+                     params={"fold": fold, "kind": smk.params.kind,
+                             "selection_fraction": smk.params.selection_fraction, "seed": smk.params.seed},
+                     inputs={"dataset": smk.input[0]}, artifact_path=smk.output[0],
+                     seed=smk.params.seed, started=started, metrics={"counts": counts})
