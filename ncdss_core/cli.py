@@ -1,0 +1,142 @@
+"""The `ncdss` command: dataset checks, provenance audit and diff, config validation, evaluation,
+and installing the Slurm profile. Each subcommand is a small function over ncdss_core."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from .runtime import setup_logging
+
+
+def _guess_kind(root: Path) -> str:
+    if (root / "train2014.txt").is_file() or (root / "val2014.txt").is_file():
+        return "coco"
+    if (root / "benchmark.json").is_file():
+        return "benchmark"
+    return "voc"
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from .datasets import DatasetError, open_dataset, scan
+
+    root = Path(args.root)
+    kind = args.kind or _guess_kind(root)
+    try:
+        dataset = open_dataset(kind, root)
+    except DatasetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    problems, summary = scan(dataset)
+    for problem in problems:
+        print(problem)
+    for split, counts in summary["splits"].items():
+        print(f"{split}: {counts['images']} images, {counts['with_saliency']} with saliency")
+    print(f"{len(problems)} problem(s) in {kind} dataset {root}")
+    return 1 if problems else 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .audit import audit, format_chain
+
+    path = Path(args.path)
+    if not path.exists():
+        print(f"error: {path} does not exist", file=sys.stderr)
+        return 2
+    root = audit(path)
+    print(format_chain(root, verbose=args.verbose))
+    problems = [p for node in root.walk() for p in node.problems]
+    print(f"\n{len(problems)} problem(s)" if problems else "\nhistory verified: every digest matches")
+    return 1 if problems else 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .audit import diff
+
+    lines = diff(args.a, args.b)
+    print("\n".join(lines) if lines else "the two histories are identical")
+    return 1 if lines else 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load_config
+
+    try:
+        load_config(args.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"{args.config}: valid")
+    return 0
+
+
+def cmd_generate_benchmark(args: argparse.Namespace) -> int:
+    from .benchmark import generate
+
+    summary = generate(args.root, size=args.size, seed=args.seed)
+    print(f"wrote {args.size} benchmark to {args.root}: {summary.get('n_trainaug', '?')} trainaug, "
+          f"{summary.get('n_val', '?')} val")
+    return 0
+
+
+def _delegate(module: str, function: str):
+    """Subcommands owned by stage modules take their own argv."""
+    def run(args: argparse.Namespace) -> int:
+        return int(getattr(importlib.import_module(module), function)(args.rest) or 0)
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ncdss", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("scan", help="check a dataset file by file")
+    p.add_argument("root")
+    p.add_argument("--kind", choices=["voc", "coco", "benchmark"], help="default: guessed from the layout")
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("audit", help="verify an artifact's digests and print its history")
+    p.add_argument("path")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every param")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("diff", help="what differs between the histories of two artifacts")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("validate", help="validate a workflow config against the schema")
+    p.add_argument("config", nargs="?", default="config.yaml")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("generate-benchmark", help="write the embedded benchmark dataset")
+    p.add_argument("root")
+    p.add_argument("--size", default="default", choices=["tiny", "default"])
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_generate_benchmark)
+
+    for name, module, function, text in DELEGATED:
+        p = sub.add_parser(name, help=text, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=_delegate(module, function))
+    return parser
+
+
+# name, module, function(argv) -> exit code, help
+DELEGATED = [
+    ("eval", "ncdss_core.evaluate", "eval_main", "evaluate given checkpoints on a dataset and print the table"),
+    ("install-profile", "ncdss_core.slurm_profile", "install_main",
+     "install the Slurm profile as the user's `slurm` profile"),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    setup_logging()
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
