@@ -1,0 +1,86 @@
+import pytest
+import torch
+
+from ncdss_core.segmodel import (ModelSpec, build_model, freeze_backbone, load_checkpoint, output_stride,
+                                 param_groups, reinit_head, save_checkpoint, step_lr)
+
+torch.set_num_threads(1)
+SMALL = ModelSpec(arch="small", num_classes=6, widths=[8, 16, 16, 32], blocks=[1, 1, 1, 1],
+                  head_channels=16, atrous_rates=[1, 2, 3])
+
+
+def test_small_model_is_output_stride_8_and_upsamples_logits():
+    model = build_model(SMALL)
+    assert output_stride(model, 64) == 8
+    out = model.eval()(torch.zeros(2, 3, 40, 56))
+    assert out.shape == (2, 6, 40, 56)
+
+
+def test_resnet50_is_dilated_like_the_reference():
+    model = build_model(ModelSpec(arch="resnet50", num_classes=16))
+    bb = model.backbone
+    assert [bb.layer3[0].conv2.dilation[0], bb.layer3[1].conv2.dilation[0]] == [1, 2]
+    assert [bb.layer4[0].conv2.dilation[0], bb.layer4[1].conv2.dilation[0]] == [2, 4]
+    assert bb.layer3[0].downsample[0].stride == (1, 1)
+    assert model.classifier[-1].out_channels == 16
+
+
+def test_frozen_layers_get_no_gradient_and_backbone_bn_stats_do_not_move():
+    torch.manual_seed(0)
+    model = build_model(SMALL)
+    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    assert any(n.startswith("backbone.layer1.") for n in frozen)
+    assert "backbone.conv1.weight" in frozen and "backbone.bn1.weight" in frozen
+    assert not any(n.startswith(("backbone.layer3", "backbone.layer4", "classifier")) for n in frozen)
+    bn_before = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("backbone") and "running" in k}
+    head_before = model.classifier[2].running_mean.clone()
+    model.train()
+    loss = model(torch.randn(4, 3, 32, 32) * 3 + 1).mean()
+    loss.backward()
+    for name, param in model.named_parameters():
+        if name in frozen:
+            assert param.grad is None, name
+    assert model.backbone.layer4[0].conv1.weight.grad is not None
+    for key, value in model.state_dict().items():
+        if key in bn_before:
+            assert torch.equal(value, bn_before[key]), key
+    assert not torch.equal(model.classifier[2].running_mean, head_before)  # head BN does train
+
+
+def test_two_lr_groups_have_the_reference_ratio_and_step_decay():
+    model = build_model(SMALL)
+    opt = torch.optim.SGD(param_groups(model, 0.1, 0.01), lr=0.1)
+    head, backbone = opt.param_groups
+    assert head["lr"] == pytest.approx(0.1) and backbone["lr"] == pytest.approx(0.001)
+    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert sum(p.numel() for g in opt.param_groups for p in g["params"]) == n_trainable
+    step_lr(opt, 15, [15])
+    assert head["lr"] == pytest.approx(0.1)          # strict ">"
+    step_lr(opt, 16, [15])
+    assert head["lr"] == pytest.approx(0.01) and backbone["lr"] == pytest.approx(1.0e-4)
+
+
+def test_backbone_weights_load_from_a_local_file(tmp_path):
+    source = build_model(SMALL)
+    state = {k: v for k, v in source.backbone.state_dict().items()}
+    state["fc.weight"] = torch.zeros(3)  # an ImageNet classifier is dropped
+    torch.save(state, tmp_path / "w.pth")
+    model = build_model(SMALL, tmp_path / "w.pth")
+    assert torch.equal(model.backbone.layer2[0].conv1.weight, source.backbone.layer2[0].conv1.weight)
+    torch.save({"nonsense.weight": torch.zeros(1)}, tmp_path / "bad.pth")
+    with pytest.raises(ValueError):
+        build_model(SMALL, tmp_path / "bad.pth")
+
+
+def test_checkpoint_round_trip_and_head_reinit(tmp_path):
+    model = build_model(SMALL)
+    save_checkpoint(tmp_path / "m.pt", model, {"fold": 0, "input_size": 32})
+    again, meta = load_checkpoint(tmp_path / "m.pt")
+    assert meta["fold"] == 0
+    x = torch.randn(1, 3, 32, 32)
+    assert torch.equal(model.eval()(x), again.eval()(x))
+    before = model.classifier[1].weight.clone()
+    backbone_before = model.backbone.layer3[0].conv1.weight.clone()
+    reinit_head(model)
+    assert not torch.equal(before, model.classifier[1].weight)
+    assert torch.equal(backbone_before, model.backbone.layer3[0].conv1.weight)

@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+import torch
+from ncdss_fixtures import write_tiny_voc
+
+from ncdss_core.datasets import open_dataset
+from ncdss_core.evaluate import base_selection_score
+from ncdss_core.segmodel import ModelSpec, build_model
+from ncdss_core.training import (SegTrainSet, TrainSettings, base_label_reader, image_reader,
+                                 supervised_step, train)
+from ncdss_core.transforms import Jitter
+
+torch.set_num_threads(1)
+SPEC = ModelSpec(arch="small", num_classes=5, widths=[8, 16, 16, 32], blocks=[1, 1, 1, 1],
+                 head_channels=16, atrous_rates=[1, 2, 3])
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return open_dataset("benchmark", write_tiny_voc(tmp_path_factory.mktemp("voc"), n_train=16, n_val=4))
+
+
+def _run(dataset, seed, epochs=2, select=None):
+    torch.manual_seed(seed)
+    model = build_model(SPEC)
+    ids = list(dataset.ids("trainaug"))
+    reader = base_label_reader(dataset, 1, "full")  # fold 1: base classes 1..5 + 11..20 -> 15 outputs
+    labels = lambda i: np.minimum(reader(i), 4)  # squeeze into 5 outputs for a tiny model
+    streams = {"base": SegTrainSet(ids, image_reader(dataset), labels, 32, seed, stream=0)}
+    settings = TrainSettings(epochs=epochs, batch_size=4, input_size=32, decay_epochs=[0], seed=seed)
+    return model, train(model, streams, supervised_step, settings, select=select)
+
+
+def test_training_twice_with_the_same_seed_gives_bit_identical_weights(dataset):
+    _, a = _run(dataset, 3)
+    _, b = _run(dataset, 3)
+    _, c = _run(dataset, 4)
+    for key in a.last_state:
+        assert torch.equal(a.last_state[key], b.last_state[key]), key
+    assert any(not torch.equal(a.last_state[k], c.last_state[k]) for k in a.last_state)
+    assert a.history[0]["iterations"] == 4
+    assert a.history[1]["lr"][0] == pytest.approx(0.01)  # decayed after epoch 0
+
+
+def test_selection_keeps_the_best_epoch_not_the_last(dataset):
+    scores = iter([0.5, 0.9, 0.1])
+    model, result = _run(dataset, 0, epochs=3, select=lambda m: next(scores))
+    assert result.selected_epoch == 1
+    assert [h["select_score"] for h in result.history] == [0.5, 0.9, 0.1]
+    assert any(not torch.equal(result.selected_state[k], result.last_state[k]) for k in result.last_state)
+
+
+def test_augmentation_is_per_sample_seeded_and_views_are_pixel_aligned(dataset):
+    ids = list(dataset.ids("trainaug"))
+    ds = SegTrainSet(ids, image_reader(dataset), base_label_reader(dataset, 0, "full"), 32, 7, stream=1,
+                     strong=Jitter())
+    ds.epoch = 2
+    a, b = ds[3], ds[3]
+    assert torch.equal(a["image"], b["image"]) and torch.equal(a["strong"], b["strong"])
+    ds.epoch = 3
+    assert not torch.equal(ds[3]["image"], a["image"])
+    # Strong view = colour-jittered weak view: identical geometry, so the per-pixel colour change
+    # is an affine-ish function of colour; check edges coincide via the label-boundary pixels.
+    weak, strong = a["image"], a["strong"]
+    assert not torch.equal(weak, strong)
+    edge_w = (weak[:, 1:, :] - weak[:, :-1, :]).abs().sum(0) > 1.0
+    edge_s = (strong[:, 1:, :] - strong[:, :-1, :]).abs().sum(0) > 0.5
+    overlap = (edge_w & edge_s).sum() / max(int(edge_w.sum()), 1)
+    assert overlap > 0.8
+
+
+def test_base_selection_score_is_an_miou(dataset):
+    model, _ = _run(dataset, 0, epochs=1)
+    score = base_selection_score(build_model(ModelSpec(**{**SPEC.as_dict(), "num_classes": 16})),
+                                 dataset, list(dataset.ids("trainaug"))[:4], 1, 32)
+    assert 0.0 <= score <= 1.0
