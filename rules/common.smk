@@ -1,4 +1,5 @@
-# Helpers shared by every rule family: config validation, tracked params, wildcard values, paths.
+# Shared helpers of all stage families (config validation, tracked params, wildcard values,
+# paths) and the target lists of `all`. Kept apart from the rules, as the linter asks.
 import sys
 
 sys.path.insert(0, workflow.basedir)
@@ -58,3 +59,7 @@ def dataset_source():
     if DATASET_KIND == "coco":
         return [f"{DATASET_ROOT}/train2014.txt", f"{DATASET_ROOT}/val2014.txt"]
     return [f"{DATASET_ROOT}/sets/trainaug.txt", f"{DATASET_ROOT}/sets/val.txt"]
+
+
+def data_targets():
+    return [DATASET] + [splits_dir(f) for f in FOLDS]

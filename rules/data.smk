@@ -14,6 +14,8 @@ if DATASET_KIND == "benchmark":
         benchmark:
             "results/benchmarks/generate_benchmark.tsv"
         threads: 1
+        conda:
+            "../envs/cpu.yaml"
         script:
             "../workflow_scripts/generate_benchmark.py"
 
@@ -30,6 +32,8 @@ rule index_dataset:
     benchmark:
         "results/benchmarks/index_dataset.tsv"
     threads: 1
+    conda:
+        "../envs/cpu.yaml"
     script:
         "../workflow_scripts/index_dataset.py"
 
@@ -50,9 +54,7 @@ rule splits:
     benchmark:
         "results/benchmarks/splits/fold{fold}.tsv"
     threads: 1
+    conda:
+        "../envs/cpu.yaml"
     script:
         "../workflow_scripts/splits.py"
-
-
-def data_targets():
-    return [DATASET] + [splits_dir(f) for f in FOLDS]

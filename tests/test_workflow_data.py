@@ -8,20 +8,20 @@ import yaml
 from ncdss_core.audit import audit
 from ncdss_core.cli import main as cli
 from ncdss_core.io import read_ids, read_json
-from workflow_helpers import REPO, planned_jobs, snakemake
+from workflow_helpers import DEFAULT, REPO, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
 
 
 def test_default_config_dry_run_lists_the_data_rules(tmp_path):
-    jobs = planned_jobs(tmp_path, configfile=None)
+    jobs = planned_jobs(tmp_path, configfile=DEFAULT)
     assert jobs["generate_benchmark"] == 1
     assert jobs["index_dataset"] == 1
     assert jobs["splits"] == 4  # folds 0-3
 
 
 def test_lint_is_clean(tmp_path):
-    result = snakemake(tmp_path, "--lint", configfile=None, check=False)
+    result = snakemake(tmp_path, "--lint", configfile=DEFAULT, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Lints for" not in result.stdout + result.stderr
 

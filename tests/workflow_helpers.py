@@ -10,13 +10,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 TINY = REPO / "tests" / "configs" / "tiny.yaml"
+DEFAULT = REPO / "config.yaml"
 
 
-def snakemake(workdir: Path, *args: str, configfile: Path | None = TINY, timeout: int = 1200,
+def snakemake(workdir: Path, *args: str, configfile: Path = TINY, timeout: int = 1200,
               check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
     command = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir)]
-    if configfile is not None:
-        command += ["--configfile", str(configfile)]
+    command += ["--configfile", str(configfile)]
     command += list(args)
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                             env={**os.environ, **(env or {})})
@@ -26,7 +26,7 @@ def snakemake(workdir: Path, *args: str, configfile: Path | None = TINY, timeout
     return result
 
 
-def planned_jobs(workdir: Path, *args: str, configfile: Path | None = TINY) -> dict[str, int]:
+def planned_jobs(workdir: Path, *args: str, configfile: Path = TINY) -> dict[str, int]:
     """Rule -> job count of a dry run (`snakemake -n`)."""
     out = snakemake(workdir, "-n", "--quiet", "rules", *args, configfile=configfile).stdout
     jobs: dict[str, int] = {}

@@ -1,4 +1,5 @@
 """Rule generate_benchmark: write the embedded benchmark dataset."""
+import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 from ncdss_core.benchmark import generate
 from ncdss_core.provenance import now, write_provenance
 from ncdss_core.runtime import stage_context

@@ -1,4 +1,5 @@
 """Rule index_dataset: scan the dataset (stop on any problem), index it, hash its files."""
+import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 from ncdss_core.dataset_index import INDEX, MANIFEST, SCAN, build_index, build_manifest, check_dataset, write_index
 from ncdss_core.datasets import open_dataset
 from ncdss_core.io import atomic_directory, atomic_write_json

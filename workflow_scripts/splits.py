@@ -1,4 +1,5 @@
 """Rule splits: the lists of one fold and the held-out selection split."""
+import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 from ncdss_core.dataset_index import class_presence
 from ncdss_core.io import atomic_directory
 from ncdss_core.provenance import now, write_provenance
