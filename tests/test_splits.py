@@ -47,3 +47,12 @@ def test_write_fold_lists(small_voc, tmp_path):
     counts = write_fold_lists(tmp_path / "fold0", lists)
     assert read_ids(tmp_path / "fold0" / "novel.txt") == lists["novel"]
     assert counts["novel"] == len(lists["novel"]) > 0
+
+
+def test_coco_folds_use_contiguous_blocks_of_twenty():
+    classes = {"a": [1, 30], "b": [25], "c": [61, 79], "d": [5]}
+    lists = build_fold_lists("coco", 1, classes, ["a", "b", "c", "d"], [], 0.3, 0)
+    held = set(lists["select"])
+    novel = {i for i in "abcd" if i not in held and set(classes[i]) & set(range(21, 41))}
+    assert set(lists["novel"]) == novel
+    assert set(lists["base"]) == {i for i in "abcd" if i not in held} - novel
