@@ -142,7 +142,7 @@ def train_step(model: ICDNet, batch, cfg: TrainConfig, warmup: int) -> tuple[tor
     omega = layers.warmup_weight(int(model.step), warmup)
     loss_td = layers.top_down_loss(out["top_down"], target, mask, y, omega)
     total = loss_cls + loss_bu + loss_td
-    return total, {"cls": float(loss_cls), "bu": float(loss_bu), "td": float(loss_td), "omega": omega}
+    return total, {"cls": loss_cls.item(), "bu": loss_bu.item(), "td": loss_td.item(), "omega": omega}
 
 
 def train_icd(model: ICDNet, data: ICDTrainData, cfg: TrainConfig, seed: int, device: str = "cpu",
