@@ -1,0 +1,116 @@
+"""The tiny workflow end to end on a real Slurm: `snakemake --profile slurm` as users type it.
+
+A single-node Slurm is brought up on loopback (tests/slurm_cluster.py: munge, slurmctld, slurmd,
+two fake GPUs), the profile is installed with `ncdss install-profile` into a temporary config
+home, and the tiny config runs from a temporary working directory. Then every artifact must have
+been made by a Slurm job of its rule (job ids in provenance.json, checked against slurmctld), and
+exactly the GPU rules of profiles/default must have been given a GPU.
+
+Skipped, with the reason, where a Slurm cannot be brought up (not root, no apt-get, install failed).
+Each Slurm job costs about 12 s here (two Snakemake start-ups plus status polling).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from slurm_cluster import SlurmCluster, SlurmUnavailable
+from workflow_helpers import REPO, SNAKEMAKE, TINY, planned_jobs
+
+pytestmark = pytest.mark.slurm
+
+NCDSS = str(Path(sys.executable).parent / "ncdss")
+RUN_LIMIT_S = 420  # the whole test must stay under 8 minutes
+FAKE_GPUS = 2
+
+
+def gpu_rules() -> set[str]:
+    profile = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())
+    return {rule for rule, res in (profile.get("set-resources") or {}).items() if int(res.get("gpu", 0)) > 0}
+
+
+def rule_of(comment: str) -> str:
+    """The plugin's job comment is `rule_<rule>` or `rule_<rule>_wildcards_<values>`."""
+    assert comment.startswith("rule_"), comment
+    return comment[len("rule_"):].split("_wildcards_")[0]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    try:
+        with SlurmCluster(gpus=FAKE_GPUS) as running:
+            yield running
+    except SlurmUnavailable as why:
+        pytest.skip(f"cannot bring up a local Slurm: {why}")
+
+
+def test_tiny_workflow_runs_as_slurm_jobs_with_gpus_for_gpu_rules(cluster, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    xdg = tmp_path / "xdg"
+    cluster.cancel_jobs_under(work)
+    env = {k: v for k, v in os.environ.items() if k not in ("CUDA_VISIBLE_DEVICES", "SNAKEMAKE_PROFILE")}
+    env["XDG_CONFIG_HOME"] = str(xdg)
+
+    # the user's step: install the profile (status command detected: this Slurm has no accounting)
+    done = subprocess.run([NCDSS, "install-profile", "--", "--partition", cluster.partition, "--init-seconds", "1"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    profile = yaml.safe_load((xdg / "snakemake" / "slurm" / "config.yaml").read_text())
+    assert profile["slurm-status-command"] == "squeue", done.stderr
+    assert "slurm_account" not in profile["default-resources"]
+
+    planned = planned_jobs(work)
+    planned.pop("all", None)  # an input-only target rule runs in the main process
+    assert planned, "the dry run planned no jobs"
+
+    # the user's command, from the working directory, with a hard limit (snakemake waits forever
+    # on SIGTERM if status polling breaks, hence KILL)
+    command = ["timeout", "-k", "10", "-s", "KILL", str(RUN_LIMIT_S),
+               SNAKEMAKE, "--profile", "slurm", "-s", str(REPO / "Snakefile"), "--directory", str(work),
+               "--configfile", str(TINY)]
+    started = time.monotonic()
+    run = subprocess.run(command, cwd=work, capture_output=True, text=True, env=env, timeout=RUN_LIMIT_S + 30)
+    elapsed = time.monotonic() - started
+    if run.returncode != 0:
+        logs = "\n".join(f"--- {p}\n{p.read_text(errors='replace')[-1500:]}"
+                         for p in sorted((work / ".snakemake" / "slurm_logs").rglob("*.log")))
+        pytest.fail(f"snakemake --profile slurm failed (rc {run.returncode}, {elapsed:.0f} s):\n"
+                    f"{run.stderr[-6000:]}\n{logs[-6000:]}\n{cluster.diagnostics()}")
+    print(f"{sum(planned.values())} Slurm jobs in {elapsed:.0f} s")
+
+    # every job of the run was a Slurm job of its rule, and completed
+    jobs = {job_id: job for job_id, job in cluster.jobs().items()
+            if job["workdir"] and Path(job["workdir"]).resolve() == work.resolve()}
+    assert all(job["state"] == "COMPLETED" for job in jobs.values()), jobs
+    assert Counter(rule_of(job["comment"]) for job in jobs.values()) == Counter(planned)
+
+    # every artifact records the Slurm job that made it; GPU rules got a GPU, CPU rules none
+    gpu = gpu_rules()
+    records = sorted((work / "results").rglob("provenance.json"))
+    assert records, "no artifact was produced"
+    made_by = Counter()
+    for path in records:
+        record = json.loads(path.read_text())
+        job_id = record["slurm_job_id"]
+        assert job_id in jobs, f"{path}: slurm_job_id {job_id!r} is not a job of this run"
+        rule = rule_of(jobs[job_id]["comment"])
+        made_by[rule] += 1
+        if rule in gpu:
+            assert record["gpus"] is not None and record["gpus"].isdigit(), (path, rule, record["gpus"])
+            assert int(record["gpus"]) < FAKE_GPUS
+        else:
+            assert record["gpus"] is None, (path, rule, record["gpus"])
+    # each rule of the DAG left at least one artifact, made under Slurm
+    assert set(made_by) == set(planned), (set(planned) - set(made_by))
+    # and the GPU path was exercised at all
+    assert gpu & set(planned), f"no GPU rule in the tiny DAG (GPU rules: {sorted(gpu)})"
