@@ -124,8 +124,9 @@ class SuperpixelStore:
 
     def write(self, image_id: str, labels: np.ndarray) -> None:
         labels = np.asarray(labels, dtype=np.int32)
+        # no timestamps: the same maps give the same bytes
         self._file.create_dataset(image_id, data=labels, compression="gzip", compression_opts=4,
-                                  chunks=True, shuffle=True)
+                                  chunks=True, shuffle=True, track_times=False)
 
     def read(self, image_id: str) -> np.ndarray:
         return np.asarray(self._file[image_id][()], dtype=np.int32)

@@ -83,3 +83,13 @@ def test_store_roundtrip(tmp_path):
     reader = SuperpixelReader([tmp_path / "a.h5", tmp_path / "b.h5"])
     assert np.array_equal(reader.read("img1"), lab)
     assert np.array_equal(reader.read("img2"), lab.T)
+
+
+def test_store_bytes_are_reproducible(tmp_path):
+    lab = np.arange(35, dtype=np.int32).reshape(5, 7)
+    digests = []
+    for name in ("x.h5", "y.h5"):
+        with SuperpixelStore(tmp_path / name, "w") as store:
+            store.write("img1", lab)
+        digests.append((tmp_path / name).read_bytes())
+    assert digests[0] == digests[1]

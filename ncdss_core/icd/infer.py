@@ -13,11 +13,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import torch
 
 from .model import ICDNet
+from .store import ScoreStore  # noqa: F401  (re-exported)
 from .train import PAD_RGB, TrainConfig, build_model, normalize_image
 
 
@@ -57,36 +57,3 @@ def infer_image(model: ICDNet, rgb: np.ndarray, present: list[int], device: str 
     return {"cam": out["cam"][0, idx].cpu().numpy().astype(np.float32),
             "icd": out["top_down"][0, idx].cpu().numpy().astype(np.float32),
             "height": h, "width": w, "size": size}
-
-
-class ScoreStore:
-    """HDF5 shard: group `<id>` with datasets cam, icd (|L| x g x g) and attrs classes, height, width, size."""
-
-    def __init__(self, path: str | os.PathLike, mode: str = "r"):
-        self.path = Path(path)
-        self._file = h5py.File(self.path, mode)
-
-    def __enter__(self) -> "ScoreStore":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._file.close()
-
-    def write(self, image_id: str, scores: dict[str, Any], classes: list[int]) -> None:
-        group = self._file.create_group(image_id)
-        for key in ("cam", "icd"):
-            group.create_dataset(key, data=scores[key], compression="gzip", compression_opts=4)
-        group.attrs["classes"] = np.asarray(classes, dtype=np.int64)
-        for key in ("height", "width", "size"):
-            group.attrs[key] = int(scores[key])
-
-    def read(self, image_id: str) -> dict[str, Any]:
-        group = self._file[image_id]
-        out = {key: np.asarray(group[key][()], np.float32) for key in ("cam", "icd")}
-        out["classes"] = [int(c) for c in group.attrs["classes"]]
-        for key in ("height", "width", "size"):
-            out[key] = int(group.attrs[key])
-        return out
-
-    def ids(self) -> list[str]:
-        return sorted(self._file.keys())
