@@ -11,6 +11,8 @@ configfile: "config.yaml"
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/precompute.smk"
+include: "rules/weak.smk"
 
 
 wildcard_constraints:
@@ -23,4 +25,6 @@ wildcard_constraints:
 rule all:
     input:
         data_targets(),
+        precompute_targets(),
+        weak_targets(),
     default_target: True

@@ -1,0 +1,180 @@
+# Weakly-supervised seeds (ICD): training, scores, seeds, dense CRF, seed evaluation and the
+# label folder that base training reads under base.supervision: weak.
+
+WEAK_MODE = config["weak"]["mode"]
+WEAK_FOLDS = ["all"] if WEAK_MODE == "all" else [str(f) for f in FOLDS]
+SEED_VARIANTS = list(config["seeds"]["variants"])
+
+
+def weak_fold(fold):
+    """The ICD fold whose seeds serve discovery fold `fold` ('all' in mode all)."""
+    return "all" if WEAK_MODE == "all" else str(fold)
+
+
+def weak_labels_dir(fold):
+    """Dataset-label PNGs of the fold's base images (CRF-refined ICD seeds by default)."""
+    return f"results/weak/fold{weak_fold(fold)}/labels"
+
+
+def _weak_splits(wildcards):
+    return [] if wildcards.fold == "all" else [splits_dir(wildcards.fold)]
+
+
+def _seed_saliency(wildcards):
+    return [f"results/saliency/{wildcards.shard}"] if wildcards.variant == "icd_sal" else []
+
+
+rule train_icd:
+    input:
+        dataset=DATASET,
+        splits=_weak_splits,
+        superpixels=expand("results/superpixels/{shard}", shard=SHARDS),
+    output:
+        directory("results/weak/fold{fold}/icd_model"),
+    params:
+        mode=WEAK_MODE,
+        model=tracked("weak.model"),
+        train=tracked("weak.train"),
+        seed=tracked("seed"),
+        dataset=dataset_params(),
+    log:
+        "logs/train_icd/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/train_icd/fold{fold}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=240,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/train_icd.py"
+
+
+rule icd_scores:
+    input:
+        model="results/weak/fold{fold}/icd_model",
+        dataset=DATASET,
+        splits=_weak_splits,
+    output:
+        directory("results/weak/fold{fold}/scores/{shard}"),
+    params:
+        mode=WEAK_MODE,
+        n_shards=N_SHARDS,
+        seed=tracked("seed"),
+        dataset=dataset_params(),
+    log:
+        "logs/icd_scores/fold{fold}_{shard}.log",
+    benchmark:
+        "results/benchmarks/icd_scores/fold{fold}_{shard}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/icd_scores.py"
+
+
+rule seeds:
+    input:
+        scores="results/weak/fold{fold}/scores/{shard}",
+        saliency=_seed_saliency,
+    output:
+        directory("results/weak/fold{fold}/seeds/{variant}/{shard}"),
+    params:
+        seeds=tracked("seeds.cam_bg_threshold", "seeds.sal_bg_threshold", "seeds.sal_min_fraction"),
+    log:
+        "logs/seeds/fold{fold}_{variant}_{shard}.log",
+    benchmark:
+        "results/benchmarks/seeds/fold{fold}_{variant}_{shard}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    conda:
+        "../envs/cpu.yaml"
+    script:
+        "../workflow_scripts/seeds.py"
+
+
+rule crf:
+    input:
+        seeds="results/weak/fold{fold}/seeds/{variant}/{shard}",
+        dataset=DATASET,
+    output:
+        directory("results/weak/fold{fold}/crf/{variant}/{shard}"),
+    params:
+        crf=tracked("crf"),
+        dataset=dataset_params(),
+    log:
+        "logs/crf/fold{fold}_{variant}_{shard}.log",
+    benchmark:
+        "results/benchmarks/crf/fold{fold}_{variant}_{shard}.tsv"
+    threads: 4
+    resources:
+        mem_mb=2000,
+    conda:
+        "../envs/cpu.yaml"
+    script:
+        "../workflow_scripts/crf.py"
+
+
+rule seed_eval:
+    input:
+        dataset=DATASET,
+        seeds=expand(
+            "results/weak/fold{{fold}}/seeds/{variant}/{shard}",
+            variant=SEED_VARIANTS,
+            shard=SHARDS,
+        ),
+        crf=expand(
+            "results/weak/fold{{fold}}/crf/{variant}/{shard}",
+            variant=SEED_VARIANTS,
+            shard=SHARDS,
+        ),
+    output:
+        directory("results/weak/fold{fold}/seed_eval"),
+    params:
+        mode=WEAK_MODE,
+        variants=SEED_VARIANTS,
+        dataset=dataset_params(),
+    log:
+        "logs/seed_eval/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/seed_eval/fold{fold}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    conda:
+        "../envs/cpu.yaml"
+    script:
+        "../workflow_scripts/seed_eval.py"
+
+
+rule weak_labels:
+    input:
+        seeds=expand(
+            "results/weak/fold{{fold}}/{stage}/{variant}/{shard}",
+            stage="crf" if config["weak"]["labels"]["crf"] else "seeds",
+            variant=config["weak"]["labels"]["variant"],
+            shard=SHARDS,
+        ),
+    output:
+        directory("results/weak/fold{fold}/labels"),
+    params:
+        labels=tracked("weak.labels"),
+    log:
+        "logs/weak_labels/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/weak_labels/fold{fold}.tsv"
+    threads: 1
+    conda:
+        "../envs/cpu.yaml"
+    script:
+        "../workflow_scripts/weak_labels.py"
+
+
+def weak_targets():
+    return expand("results/weak/fold{fold}/seed_eval", fold=WEAK_FOLDS) + expand(
+        "results/weak/fold{fold}/labels", fold=WEAK_FOLDS
+    )
