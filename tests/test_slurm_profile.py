@@ -135,3 +135,37 @@ def test_snakemake_finds_installed_profile_and_merges_profiles_default(tmp_path,
     assert "slurm_partition=debug" in text  # from the installed profile's default-resources
     default = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())
     assert "default-resources" not in default  # it would replace the installed profile's block
+
+
+def rule_blocks() -> dict[str, str]:
+    """rule name -> its text, for every rule in rules/*.smk."""
+    blocks = {}
+    for path in sorted((REPO / "rules").glob("*.smk")):
+        text = path.read_text()
+        starts = [(m.start(), m.group(1)) for m in re.finditer(r"^\s*rule (\w+):", text, re.MULTILINE)]
+        for (start, name), (end, _) in zip(starts, starts[1:] + [(len(text), "")]):
+            blocks[name] = text[start:end]
+    return blocks
+
+
+def test_default_profile_covers_every_rule_and_gpu_rules_are_the_network_rules():
+    profile = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())
+    assert profile["rerun-triggers"] == ["mtime", "params", "input", "software-env"]
+    assert "default-resources" not in profile  # would replace the installed profile's partition/account
+    resources, threads = profile["set-resources"], profile["set-threads"]
+    blocks = rule_blocks()
+    assert blocks, "no rules found"
+    missing = sorted(set(blocks) - set(resources) - {"all"})
+    assert not missing, f"rules without resources in profiles/default: {missing}"
+    assert not sorted(set(resources) - set(blocks)), "profiles/default lists rules that do not exist"
+    for rule, block in blocks.items():
+        if rule == "all":
+            continue
+        res = resources[rule]
+        assert res.get("mem_mb", 0) > 0 and res.get("runtime", 0) > 0, rule
+        assert threads.get(rule, 0) >= 1, rule
+        # the rules that train or run a network are the ones with the torch environment
+        wants_gpu = "envs/torch.yaml" in block
+        assert res.get("gpu", 0) == (1 if wants_gpu else 0), f"{rule}: gpu={res.get('gpu')}"
+        if wants_gpu:  # a group would add its jobs' GPUs into one multi-GPU request
+            assert not re.search(r"^\s*group:", block, re.MULTILINE), f"GPU rule {rule} is grouped"
