@@ -13,6 +13,11 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/precompute.smk"
 include: "rules/weak.smk"
+include: "rules/discovery_common.smk"
+include: "rules/base.smk"
+include: "rules/discovery.smk"
+include: "rules/finetune.smk"
+include: "rules/evaluate.smk"
 
 
 wildcard_constraints:
@@ -27,4 +32,6 @@ rule all:
         data_targets(),
         precompute_targets(),
         weak_targets(),
+        discovery_targets(),
+        evaluation_targets(),
     default_target: True

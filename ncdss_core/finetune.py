@@ -5,18 +5,11 @@ model, reference §9.2.2), trains it with `training.train`, and writes a model d
 model.pt (the checkpoint selected on the held-out `select` ids; the last epoch when selection is off),
 last.pt, history.json, and for EUMS the final clean/unclean splits after reassignment.
 
-Ablation rows of the paper's table (§8.1) are variants of the same runner:
-    row 1 no_overclustering     basic framework with k = number of novel classes
-    row 2 (basic)               basic framework with k = discovery.k (over-clustering)
-    row 3 ranking               base + clean split only
-    row 4 ranking_reassignment  base + clean, with dynamic reassignment
-    row 5 ranking_selftraining  EUMS without dynamic reassignment
-    row 6 (eums)                full EUMS
+Ablation rows of the paper's table (§8.1) are variants of the same runner (`variants.py`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -31,32 +24,7 @@ from .segmodel import ModelSpec, SegModel, build_model, save_checkpoint
 from .training import (SegTrainSet, TrainResult, TrainSettings, base_label_reader, image_reader,
                        pseudo_label_reader, supervised_step, train)
 from .transforms import Jitter, resize_label
-
-
-@dataclass(frozen=True)
-class Variant:
-    """Which NCDSS components a fine-tuning run uses."""
-
-    name: str
-    overclustering: bool = True
-    entropy_ranking: bool = False
-    reassignment: bool = False
-    self_training: bool = False
-
-
-VARIANTS = {
-    "basic": Variant("basic"),
-    "eums": Variant("eums", entropy_ranking=True, reassignment=True, self_training=True),
-    "no_overclustering": Variant("no_overclustering", overclustering=False),
-    "ranking": Variant("ranking", entropy_ranking=True),
-    "ranking_reassignment": Variant("ranking_reassignment", entropy_ranking=True, reassignment=True),
-    "ranking_selftraining": Variant("ranking_selftraining", entropy_ranking=True, self_training=True),
-}
-ABLATIONS = ("no_overclustering", "ranking", "ranking_reassignment", "ranking_selftraining")
-
-
-def variant_k(variant: Variant, k: int, kind: str, fold: int) -> int:
-    return k if variant.overclustering else label_space(kind, fold)[1]
+from .variants import ABLATIONS, VARIANTS, Variant  # noqa: F401 (re-exported)
 
 
 def new_model(model_cfg: Mapping[str, Any], num_classes: int, seed: int) -> SegModel:
@@ -156,16 +124,15 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
         if clean_ids is None or unclean_ids is None:
             raise ValueError(f"{variant.name}: entropy ranking needs the clean and unclean splits")
         streams["clean"] = SegTrainSet(clean_ids, images, pseudo, size, seed, 1)
-        teacher = None
+        step = EUMSStep(teacher=None)  # without self-training: ½ (CE_base + CE_clean)
         if variant.self_training:
             streams["unclean"] = SegTrainSet(unclean_ids, images, None, size, seed, 2,
                                              strong=Jitter(*ft_cfg["strong_jitter"]))
-            teacher = make_teacher(model, reinit=bool(ft_cfg["reinit_heads"]))
-            teacher.to(device)
-        step = EUMSStep(teacher=teacher, momentum=float(ft_cfg["ema_momentum"]),
-                        threshold=float(ft_cfg["confidence_threshold"]),
-                        rampup_coefficient=float(ft_cfg["rampup_coefficient"]),
-                        rampup_length=int(ft_cfg["rampup_length"]))
+            teacher = make_teacher(model, reinit=bool(ft_cfg["reinit_heads"])).to(device)
+            step = EUMSStep(teacher=teacher, momentum=float(ft_cfg["ema_momentum"]),
+                            threshold=float(ft_cfg["confidence_threshold"]),
+                            rampup_coefficient=float(ft_cfg["rampup_coefficient"]),
+                            rampup_length=int(ft_cfg["rampup_length"]))
         if variant.reassignment:
             epochs = {int(e) for e in ft_cfg["reassign_epochs"]}
 

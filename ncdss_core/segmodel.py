@@ -27,7 +27,10 @@ from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet, resnet50
 from torchvision.models.segmentation.deeplabv3 import ASPP, DeepLabHead
 
 # Reference ft_layer: conv1, bn1 and layer1-2 are frozen; layer3, layer4 and the head are trained.
+# That presumes ImageNet weights: a randomly initialised backbone must train every stage.
 TRAINABLE_BACKBONE = ("layer3", "layer4")
+STAGES = {"stem": ("conv1.", "bn1."), "layer1": ("layer1.",), "layer2": ("layer2.",),
+          "layer3": ("layer3.",), "layer4": ("layer4.",)}
 
 
 @dataclass
@@ -41,16 +44,20 @@ class ModelSpec:
     head_channels: int = 256                  # ASPP / decoder channels (256 in DeepLabHead)
     atrous_rates: list[int] = field(default_factory=lambda: [12, 24, 36])
     dropout: float = 0.5
+    freeze_backbone_bn: bool = True           # reference: backbone BN always in eval mode
+    trainable_backbone: list[str] = field(default_factory=lambda: list(TRAINABLE_BACKBONE))
 
     @classmethod
     def from_config(cls, model_cfg: Mapping[str, Any], num_classes: int) -> "ModelSpec":
         arch = model_cfg["arch"]
+        training = {"freeze_backbone_bn": bool(model_cfg["freeze_backbone_bn"]),
+                    "trainable_backbone": list(model_cfg["trainable_backbone"])}
         if arch == "resnet50":
             return cls(arch=arch, num_classes=num_classes, head_channels=256,
-                       atrous_rates=list(model_cfg.get("atrous_rates", [12, 24, 36])))
+                       atrous_rates=list(model_cfg["atrous_rates"]), **training)
         return cls(arch=arch, num_classes=num_classes, widths=list(model_cfg["widths"]),
                    blocks=list(model_cfg["blocks"]), head_channels=int(model_cfg["head_channels"]),
-                   atrous_rates=list(model_cfg["atrous_rates"]))
+                   atrous_rates=list(model_cfg["atrous_rates"]), **training)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -141,9 +148,11 @@ class SegModel(nn.Module):
         return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
     def train(self, mode: bool = True) -> "SegModel":
-        """Backbone BN stays in eval mode always (reference `freeze_batchnorm: backbone`)."""
+        """Backbone BN stays in eval mode always (reference `freeze_batchnorm: backbone`), unless
+        the spec says otherwise (a randomly initialised backbone needs its BN statistics)."""
         super().train(mode)
-        self.backbone.eval()
+        if self.spec.freeze_backbone_bn:
+            self.backbone.eval()
         return self
 
 
@@ -174,9 +183,13 @@ def build_model(spec: ModelSpec, backbone_weights: str | Path | None = None) -> 
     return model
 
 
-def freeze_backbone(model: SegModel, trainable: Iterable[str] = TRAINABLE_BACKBONE) -> None:
-    """requires_grad False for the backbone except the given stages (conv1, bn1, layer1-2 frozen)."""
-    keep = tuple(f"{name}." for name in trainable)
+def freeze_backbone(model: SegModel) -> None:
+    """requires_grad False for the backbone except the spec's trainable stages (reference: conv1,
+    bn1, layer1-2 frozen; layer3-4 trained)."""
+    unknown = set(model.spec.trainable_backbone) - set(STAGES)
+    if unknown:
+        raise ValueError(f"model.trainable_backbone: unknown stages {sorted(unknown)} (allowed: {list(STAGES)})")
+    keep = tuple(prefix for stage in model.spec.trainable_backbone for prefix in STAGES[stage])
     for name, param in model.backbone.named_parameters():
         param.requires_grad = name.startswith(keep)
 

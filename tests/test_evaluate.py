@@ -15,7 +15,8 @@ from ncdss_core.io import read_ids, read_json, read_label_png
 torch.set_num_threads(1)
 MODEL = {"arch": "small", "input_size": 32, "widths": [8, 16, 16, 32], "blocks": [1, 1, 1, 1],
          "head_channels": 16, "atrous_rates": [1, 2, 3], "backbone_weights": "",
-         "backbone_lr_factor": 0.01, "momentum": 0.9, "weight_decay": 1.0e-4, "workers": 0}
+         "trainable_backbone": ["stem", "layer1", "layer2", "layer3", "layer4"], "freeze_backbone_bn": False,
+         "backbone_lr_factor": 1.0, "momentum": 0.9, "weight_decay": 1.0e-4, "workers": 0}
 BASE = {"supervision": "full", "epochs": 2, "batch_size": 4, "lr": 0.1, "decay_epochs": [1],
         "selection": "best"}
 FT = {"epochs": 2, "batch_size": 2, "lr": 0.1, "decay_epochs": [1], "selection": "best",

@@ -84,3 +84,15 @@ def test_checkpoint_round_trip_and_head_reinit(tmp_path):
     reinit_head(model)
     assert not torch.equal(before, model.classifier[1].weight)
     assert torch.equal(backbone_before, model.backbone.layer3[0].conv1.weight)
+
+
+def test_a_random_backbone_can_train_every_stage_and_its_bn():
+    spec = ModelSpec(**{**SMALL.as_dict(), "freeze_backbone_bn": False,
+                        "trainable_backbone": ["stem", "layer1", "layer2", "layer3", "layer4"]})
+    model = build_model(spec)
+    assert all(p.requires_grad for p in model.parameters())
+    before = model.backbone.bn1.running_mean.clone()
+    model.train()(torch.randn(2, 3, 32, 32) + 2)
+    assert not torch.equal(before, model.backbone.bn1.running_mean)
+    with pytest.raises(ValueError):
+        build_model(ModelSpec(**{**SMALL.as_dict(), "trainable_backbone": ["layer9"]}))

@@ -1,0 +1,27 @@
+# The base model of each fold: base classes only, full (ground-truth masks) or weak supervision
+# (CRF-refined ICD seeds from image-level labels, `weak_labels_dir` of weak.smk). See docs/discovery.md.
+
+
+rule base_model:
+    input:
+        unpack(base_model_inputs),
+    output:
+        directory("results/base/fold{fold}/model"),
+    wildcard_constraints:
+        fold="[0-4]",
+    params:
+        dataset=dataset_params(),
+        model=tracked("model"),
+        base=tracked("base"),
+        seed=tracked("seed"),
+    log:
+        "logs/base_model/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/base_model/fold{fold}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/base_model.py"

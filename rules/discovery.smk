@@ -1,0 +1,82 @@
+# Clustering pseudo-labels: base removal and prototypes per shard, k-means per fold and k, fused
+# palette PNGs. Pseudo-labels live under k{k}/ so over-clustering (discovery.k) and the k = N
+# ablation row can coexist.
+
+
+rule base_removal:
+    input:
+        dataset=DATASET,
+        splits=lambda wc: splits_dir(wc.fold),
+        base_model=lambda wc: base_model_dir(wc.fold),
+        saliency="results/saliency/{shard}",
+    output:
+        directory("results/discovery/fold{fold}/base_removal/{shard}"),
+    wildcard_constraints:
+        fold="[0-4]",
+    params:
+        dataset=dataset_params(),
+        model=tracked("model"),
+        discovery=discovery_subset("threshold", "min_novel_fraction", "features"),
+        shards=N_SHARDS,
+        seed=tracked("seed"),
+    log:
+        "logs/base_removal/fold{fold}_{shard}.log",
+    benchmark:
+        "results/benchmarks/base_removal/fold{fold}_{shard}.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/base_removal.py"
+
+
+rule clustering:
+    input:
+        removal=removal_shards,
+    output:
+        directory("results/discovery/fold{fold}/clusters/k{k}"),
+    wildcard_constraints:
+        fold="[0-4]",
+        k="[0-9]+",
+    params:
+        discovery=discovery_subset("pca_dim", "whiten", "n_init", "max_iter"),
+        seed=tracked("seed"),
+    log:
+        "logs/clustering/fold{fold}_k{k}.log",
+    benchmark:
+        "results/benchmarks/clustering/fold{fold}_k{k}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    conda:
+        "../envs/cpu.yaml"
+    script:
+        "../workflow_scripts/clustering.py"
+
+
+rule pseudo_labels:
+    input:
+        dataset=DATASET,
+        clusters="results/discovery/fold{fold}/clusters/k{k}",
+        removal=removal_shards,
+    output:
+        directory("results/discovery/fold{fold}/pseudo_labels/k{k}"),
+    wildcard_constraints:
+        fold="[0-4]",
+        k="[0-9]+",
+    params:
+        dataset=dataset_params(),
+        matching=tracked("evaluation.matching"),
+    log:
+        "logs/pseudo_labels/fold{fold}_k{k}.log",
+    benchmark:
+        "results/benchmarks/pseudo_labels/fold{fold}_k{k}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    conda:
+        "../envs/cpu.yaml"
+    script:
+        "../workflow_scripts/pseudo_labels.py"
