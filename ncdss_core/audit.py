@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from .io import read_json
 from .provenance import (PROVENANCE, artifact_digest, code_version, directory_manifest, file_digest,
-                         provenance_path_of, record_digest)
+                         provenance_path_of, record_digest, resolve, working_dir_of)
 
 
 @dataclass
@@ -52,13 +52,13 @@ def _check_files(node: Node) -> None:
                                  f"(sha256 {current[rel][:12]}…, recorded {recorded[rel][:12]}…)")
 
 
-def _check_dataset_manifest(node: Node) -> None:
+def _check_dataset_manifest(node: Node, base: Path) -> None:
     directory = _artifact_dir(node.path)
     manifest_path = directory / "manifest.json"
     if not manifest_path.is_file():
         return
     manifest = read_json(manifest_path)
-    root = Path(manifest["root"])
+    root = resolve(manifest["root"], base)
     for rel, digest in sorted(manifest["files"].items()):
         target = root / rel
         if not target.is_file():
@@ -80,19 +80,20 @@ def _load(path: Path, key: str, seen: dict[str, Node], current_commit: str | Non
         return node
     record = read_json(prov)
     node.record = record
+    base = working_dir_of(prov, record)
     if record.get("record_digest") != record_digest(record):
         node.problems.append(f"{prov}: the provenance record was edited after it was written "
                              f"(record digest mismatch)")
     _check_files(node)
     if record.get("stage") == "index_dataset":
-        _check_dataset_manifest(node)
+        _check_dataset_manifest(node, base)
     commit = (record.get("code") or {}).get("git_commit")
     if current_commit and commit and commit != current_commit:
         node.notes.append(f"made by other code: commit {commit[:10]} (now {current_commit[:10]})")
     if (record.get("code") or {}).get("dirty"):
         node.notes.append("made from a checkout with uncommitted changes")
     for name, entry in sorted(record.get("inputs", {}).items()):
-        child_path = Path(entry["path"])
+        child_path = resolve(entry["path"], base)
         child_key = f"{key}/{name}" if key else name
         if not child_path.exists():
             node.problems.append(f"input {name}: {child_path} no longer exists")
@@ -167,8 +168,9 @@ def history(path: str | Path) -> dict[str, dict[str, Any]]:
             return
         record = read_json(prov)
         out[key] = record
+        base = working_dir_of(prov, record)
         for name, entry in sorted(record.get("inputs", {}).items()):
-            visit(Path(entry["path"]), f"{key}/{name}" if key else name)
+            visit(resolve(entry["path"], base), f"{key}/{name}" if key else name)
 
     visit(Path(path), "")
     return out

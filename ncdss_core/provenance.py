@@ -27,6 +27,9 @@ PROVENANCE = "provenance.json"
 _LIBRARIES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-image", "scipy",
               "opencv-python-headless", "pydensecrf2", "h5py", "snakemake")
 _CHUNK = 1 << 20
+# Files that are not part of an artifact's content: its own record, and the marker Snakemake
+# writes into directory outputs.
+_NOT_CONTENT = {PROVENANCE, ".snakemake_timestamp"}
 
 
 def file_digest(path: str | os.PathLike) -> str:
@@ -43,7 +46,7 @@ def directory_manifest(path: str | os.PathLike) -> dict[str, str]:
     manifest = {}
     for file in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = file.relative_to(root).as_posix()
-        if rel != PROVENANCE:
+        if rel not in _NOT_CONTENT:
             manifest[rel] = file_digest(file)
     return manifest
 
@@ -68,6 +71,25 @@ def provenance_path_of(path: str | os.PathLike) -> Path | None:
     path = Path(path)
     candidate = path / PROVENANCE if path.is_dir() else path.parent / PROVENANCE
     return candidate if candidate.is_file() else None
+
+
+def working_dir_of(provenance_file: str | os.PathLike, record: Mapping[str, Any]) -> Path:
+    """The directory that the record's relative paths are relative to (the Snakemake working
+    directory when it was written), found by matching the recorded artifact path against where
+    the record lies now. This keeps a moved results tree auditable."""
+    here = Path(provenance_file).resolve().parent
+    artifact = Path(record.get("artifact", ""))
+    if artifact.is_absolute() or not artifact.parts:
+        return Path.cwd()
+    n = len(artifact.parts)
+    if here.parts[-n:] == artifact.parts:
+        return Path(*here.parts[:-n]) if len(here.parts) > n else Path(here.anchor)
+    return Path.cwd()
+
+
+def resolve(path: str | os.PathLike, base: Path) -> Path:
+    path = Path(path)
+    return path if path.is_absolute() else base / path
 
 
 def record_digest(record: Mapping[str, Any]) -> str:
