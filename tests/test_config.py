@@ -67,3 +67,14 @@ def test_every_problem_reported_at_once(default_config):
     bad["dataset"]["shards"] = 0
     message = _error(bad)
     assert "config key seed" in message and "config key dataset.shards" in message
+
+
+def test_k_smaller_than_the_folds_novel_classes(default_config):
+    default_config["discovery"]["k"] = 3
+    assert "config key discovery.k: k=3 is smaller than the 5 novel classes of fold 0" in _error(default_config)
+
+
+@pytest.mark.parametrize("ratio", [0.0, 1.0, 1.5])
+def test_clean_ratio_outside_open_interval(default_config, ratio):
+    default_config["finetune"]["clean_ratio"] = ratio
+    assert "config key finetune.clean_ratio" in _error(default_config)
