@@ -83,7 +83,10 @@ rule seeds:
     output:
         directory("results/weak/fold{fold}/seeds/{variant}/{shard}"),
     params:
-        seeds=tracked("seeds.cam_bg_threshold", "seeds.sal_bg_threshold", "seeds.sal_min_fraction"),
+        seeds={
+            key: tracked(f"seeds.{key}")
+            for key in ("cam_bg_threshold", "sal_bg_threshold", "sal_min_fraction")
+        },
     log:
         "logs/seeds/fold{fold}_{variant}_{shard}.log",
     benchmark:

@@ -50,6 +50,11 @@ class ICDNet(nn.Module):
         if trunk.fc_init is not None:
             self.fc6.load_state_dict(trunk.fc_init[0])
             self.fc7.load_state_dict(trunk.fc_init[1])
+        else:
+            # no pretrained fc6/fc7 (small backbone, random VGG16): N(0, 0.01^2) would shrink the
+            # signal ~10x per layer and stall training from scratch, so use He init instead
+            for layer in (self.fc6, self.fc7):
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
         # the top-down branch starts as a copy of the CAM head (fc6_ft <- fc6, fc7_ft <- fc7)
         self.fc6_ft.load_state_dict(copy.deepcopy(self.fc6.state_dict()))
         self.fc7_ft.load_state_dict(copy.deepcopy(self.fc7.state_dict()))
