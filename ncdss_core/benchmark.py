@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import lru_cache

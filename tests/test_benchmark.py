@@ -178,6 +178,7 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
 
 def test_every_fold_group_has_five_families():
     family = {spec.id: spec.family for spec in benchmark.CLASSES}
+    assert set(family.values()) == set(benchmark.FAMILIES)
     for fold in range(5):
         assert len({family[c] for c in novel_classes("voc", fold)}) == 5
     parts = {(spec.part_shape, spec.part_colour) for spec in benchmark.CLASSES}
