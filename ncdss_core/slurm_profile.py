@@ -21,6 +21,7 @@ from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "profiles" / "slurm" / "config.yaml"
 PROFILE_NAME = "slurm"
+PARTITIONS_FILE = "partitions.yaml"
 STATUS_COMMANDS = ("sacct", "squeue")
 DEFAULT_INIT_SECONDS = 40
 # A template line `key: <name>  # ncdss:name` is filled in, or dropped when the value is None.
@@ -81,6 +82,18 @@ def resource_string(value: str) -> str:
     return yaml_string(repr(value))
 
 
+def partition_config(cpu_partition: str, gpu_partition: str) -> str:
+    """The plugin's partition file (--slurm-partition-config): GPU jobs fit only the GPU
+    partition; CPU jobs fit both but the plugin ranks a GPU partition lower for them."""
+    return (
+        "# Written by `ncdss install-profile`: which partition each job goes to (Slurm plugin's\n"
+        "# --slurm-partition-config). max_gpu is GPUs per job; 0 = a CPU partition.\n"
+        "partitions:\n"
+        f"  {yaml_string(cpu_partition)}:\n    max_gpu: 0\n"
+        f"  {yaml_string(gpu_partition)}:\n    max_gpu: 64\n"
+    )
+
+
 def render(template: str, values: dict[str, str | None]) -> str:
     """Fill the `# ncdss:<name>` lines of the template with the given text (already formatted as
     YAML); a None value drops its line."""
@@ -130,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "`snakemake --profile slurm` runs the workflow through Slurm.",
     )
     parser.add_argument("--partition", help="Slurm partition for every job (default: the cluster's default partition)")
+    parser.add_argument("--gpu-partition",
+                        help="partition for the GPU rules when GPUs live in their own partition; needs "
+                             "--partition for the CPU rules (written as the plugin's partitions.yaml)")
     parser.add_argument("--account", help="Slurm account (-A). Leave out on a Slurm without accounting: "
                                           "the plugin checks accounts with sacctmgr, which then fails")
     parser.add_argument("--status-command", choices=STATUS_COMMANDS,
@@ -181,8 +197,16 @@ def install(args: argparse.Namespace, log=_log) -> Path | None:
         template = Path(args.template).read_text()
     except OSError as error:
         raise ProfileError(f"cannot read the profile template: {error}") from error
+    partitions = None
+    if args.gpu_partition and args.gpu_partition != args.partition:
+        if not args.partition:
+            raise ProfileError("--gpu-partition needs --partition (the partition of the CPU rules)")
+        partitions = partition_config(args.partition, args.gpu_partition)
+    # with a partition config an explicit slurm_partition would bypass the plugin's choice
+    fixed_partition = args.partition if partitions is None else None
     text = render(strip_template_header(template), {
-        "partition": None if args.partition is None else resource_string(args.partition),
+        "partition_config": None if partitions is None else yaml_string(PARTITIONS_FILE),
+        "partition": None if fixed_partition is None else resource_string(fixed_partition),
         "account": None if args.account is None else resource_string(args.account),
         "status_command": yaml_string(status),
         "init_seconds": str(args.init_seconds),
@@ -197,22 +221,28 @@ def install(args: argparse.Namespace, log=_log) -> Path | None:
 
     config_home = Path(args.config_home) if args.config_home else default_config_home()
     target = config_home / "snakemake" / PROFILE_NAME / "config.yaml"
-    if target.exists():
-        if target.read_text() == text:
-            log(f"{target} is already up to date")
-            return target
-        if not args.force:
-            raise ProfileError(f"{target} exists and differs from the profile to install; "
-                               "use --force to overwrite it")
+    wanted = {target: text, target.with_name(PARTITIONS_FILE): partitions}
+    current = {path: path.read_text() if path.exists() else None for path in wanted}
+    if current == wanted:
+        log(f"{target} is already up to date")
+        return target
+    if current[target] is not None and not args.force:
+        raise ProfileError(f"{target} exists and differs from the profile to install; "
+                           "use --force to overwrite it")
     # Snakemake prefers profile.yaml / profile.v9+.yaml over config.yaml in the same directory.
     for other in sorted(target.parent.glob("profile*.yaml")):
         log(f"warning: {other} exists and takes precedence over config.yaml; remove it")
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    temp.write_text(text)
-    os.replace(temp, target)
+    for path, content in wanted.items():
+        if content is None:
+            path.unlink(missing_ok=True)
+            continue
+        temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        temp.write_text(content)
+        os.replace(temp, path)
     log(f"installed {target} (status command {status}"
         f"{', partition ' + args.partition if args.partition else ''}"
+        f"{', GPU partition ' + args.gpu_partition if partitions else ''}"
         f"{', account ' + args.account if args.account else ''})")
     if config_home != default_config_home():
         log(f"note: Snakemake reads it only with XDG_CONFIG_HOME={config_home}")

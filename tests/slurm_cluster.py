@@ -32,6 +32,7 @@ STATE = Path("/var/lib/slurm")
 LOGS = Path("/var/log/slurm")
 FAKE_GPU_DIR = STATE / "fakegpu"
 PARTITION = "debug"
+GPU_PARTITION = "gpu"  # the same node again, to test routing GPU jobs to a partition of their own
 
 
 class SlurmUnavailable(Exception):
@@ -148,6 +149,7 @@ def slurm_conf(node: str, cpus: int, memory_mb: int, gpus: int) -> str:
         "GresTypes=gpu",
         f"NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} Gres=gpu:{gpus} State=UNKNOWN",
         f"PartitionName={PARTITION} Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
+        f"PartitionName={GPU_PARTITION} Nodes=ALL MaxTime=INFINITE State=UP",
     ]
     return "\n".join(lines) + "\n"
 
@@ -162,13 +164,14 @@ def gres_conf(node: str, gpus: int) -> str:
 @dataclass
 class SlurmCluster:
     gpus: int = 2
-    cpus: int = 16
+    cpus: int = 8
     memory_mb: int = 256000
     log: object = print
     node: str = field(default_factory=lambda: socket.gethostname().split(".")[0])
     started: list[Daemon] = field(default_factory=list)
     owns_controller: bool = False
-    partition: str = PARTITION
+    partition: str = PARTITION  # the default partition
+    partitions: list[str] = field(default_factory=list)
     _cancel_dirs: list[Path] = field(default_factory=list)
 
     # -- bring-up ---------------------------------------------------------------------------
@@ -259,7 +262,8 @@ class SlurmCluster:
         done = _run(["sinfo", "-h", "-o", "%P"], timeout=20)
         partitions = [p.strip() for p in done.stdout.split()]
         default = [p.rstrip("*") for p in partitions if p.endswith("*")]
-        self.partition = default[0] if default else partitions[0].rstrip("*")
+        self.partitions = [p.rstrip("*") for p in partitions]
+        self.partition = default[0] if default else self.partitions[0]
 
     # -- queries ----------------------------------------------------------------------------
     def gpu_count(self) -> int:
@@ -271,12 +275,14 @@ class SlurmCluster:
         return 0
 
     def jobs(self) -> dict[str, dict[str, str]]:
-        """Every job slurmctld still knows (finished ones for MinJobAge s): id -> state, comment, workdir."""
-        done = _run(["squeue", "--states=all", "-h", "-o", "%i|%T|%k|%Z"], timeout=30)
+        """Every job slurmctld still knows (finished ones for MinJobAge s):
+        id -> state, partition, comment, workdir."""
+        done = _run(["squeue", "--states=all", "-h", "-o", "%i|%T|%P|%k|%Z"], timeout=30)
         out = {}
         for line in done.stdout.splitlines():
-            job_id, state, comment, workdir = (line.split("|", 3) + ["", "", ""])[:4]
-            out[job_id.strip()] = {"state": state, "comment": comment, "workdir": workdir}
+            job_id, state, partition, comment, workdir = (line.split("|", 4) + [""] * 4)[:5]
+            out[job_id.strip()] = {"state": state, "partition": partition, "comment": comment,
+                                   "workdir": workdir}
         return out
 
     def diagnostics(self) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from slurm_cluster import SlurmCluster, SlurmUnavailable
+from slurm_cluster import GPU_PARTITION, SlurmCluster, SlurmUnavailable
 from workflow_helpers import REPO, SNAKEMAKE, TINY, planned_jobs
 
 pytestmark = pytest.mark.slurm
@@ -31,6 +31,32 @@ pytestmark = pytest.mark.slurm
 NCDSS = str(Path(sys.executable).parent / "ncdss")
 RUN_LIMIT_S = 420  # the whole test must stay under 8 minutes
 FAKE_GPUS = 2
+
+
+def deep_update(base: dict, extra: dict) -> dict:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            deep_update(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def slurm_config(path: Path) -> Path:
+    """The tiny config, narrowed so that the Slurm run stays a few minutes (each job costs ~12 s
+    of Slurm and Snakemake start-up here): one shard, one seed variant, the smallest models and
+    epochs. Every rule family of the DAG still runs, GPU and CPU ones."""
+    config = yaml.safe_load(TINY.read_text())
+    deep_update(config, {
+        "dataset": {"shards": 1},
+        "seeds": {"variants": ["icd"]},
+        "weak": {"train": {"epochs": 1}, "labels": {"variant": "icd"}},
+        "model": {"input_size": 48, "widths": [8, 8, 16, 16], "head_channels": 16, "atrous_rates": [1, 2, 3]},
+        "base": {"epochs": 2, "batch_size": 4, "decay_epochs": [0]},
+        "finetune": {"epochs": 2, "batch_size": 2, "decay_epochs": [0], "reassign_epochs": [1], "ablations": []},
+    })
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 def gpu_rules() -> set[str]:
@@ -62,14 +88,19 @@ def test_tiny_workflow_runs_as_slurm_jobs_with_gpus_for_gpu_rules(cluster, tmp_p
     env["XDG_CONFIG_HOME"] = str(xdg)
 
     # the user's step: install the profile (status command detected: this Slurm has no accounting)
-    done = subprocess.run([NCDSS, "install-profile", "--", "--partition", cluster.partition, "--init-seconds", "1"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    # GPU rules go to a partition of their own when the cluster has one (ours does: "gpu")
+    gpu_partition = GPU_PARTITION if GPU_PARTITION in cluster.partitions else None
+    install = [NCDSS, "install-profile", "--", "--partition", cluster.partition, "--init-seconds", "1"]
+    if gpu_partition:
+        install += ["--gpu-partition", gpu_partition]
+    done = subprocess.run(install, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     profile = yaml.safe_load((xdg / "snakemake" / "slurm" / "config.yaml").read_text())
     assert profile["slurm-status-command"] == "squeue", done.stderr
     assert "slurm_account" not in profile["default-resources"]
 
-    planned = planned_jobs(work)
+    config = slurm_config(tmp_path / "config.yaml")
+    planned = planned_jobs(work, configfile=config)
     planned.pop("all", None)  # an input-only target rule runs in the main process
     assert planned, "the dry run planned no jobs"
 
@@ -77,7 +108,7 @@ def test_tiny_workflow_runs_as_slurm_jobs_with_gpus_for_gpu_rules(cluster, tmp_p
     # on SIGTERM if status polling breaks, hence KILL)
     command = ["timeout", "-k", "10", "-s", "KILL", str(RUN_LIMIT_S),
                SNAKEMAKE, "--profile", "slurm", "-s", str(REPO / "Snakefile"), "--directory", str(work),
-               "--configfile", str(TINY)]
+               "--configfile", str(config)]
     started = time.monotonic()
     run = subprocess.run(command, cwd=work, capture_output=True, text=True, env=env, timeout=RUN_LIMIT_S + 30)
     elapsed = time.monotonic() - started
@@ -110,6 +141,9 @@ def test_tiny_workflow_runs_as_slurm_jobs_with_gpus_for_gpu_rules(cluster, tmp_p
             assert int(record["gpus"]) < FAKE_GPUS
         else:
             assert record["gpus"] is None, (path, rule, record["gpus"])
+        if gpu_partition:
+            wanted = gpu_partition if rule in gpu else cluster.partition
+            assert jobs[job_id]["partition"] == wanted, (path, rule, jobs[job_id]["partition"])
     # each rule of the DAG left at least one artifact, made under Slurm
     assert set(made_by) == set(planned), (set(planned) - set(made_by))
     # and the GPU path was exercised at all

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from snakemake_executor_plugin_slurm.partitions import read_partition_file
 
 from ncdss_core import slurm_profile
 from ncdss_core.slurm_profile import install_main, render
@@ -169,3 +170,21 @@ def test_default_profile_covers_every_rule_and_gpu_rules_are_the_network_rules()
         assert res.get("gpu", 0) == (1 if wants_gpu else 0), f"{rule}: gpu={res.get('gpu')}"
         if wants_gpu:  # a group would add its jobs' GPUs into one multi-GPU request
             assert not re.search(r"^\s*group:", block, re.MULTILINE), f"GPU rule {rule} is grouped"
+
+
+def test_gpu_partition_writes_a_partition_config_instead_of_one_partition(tmp_path, no_sacct, capsys):
+    home = tmp_path / "config"
+    profile_dir = home / "snakemake" / "slurm"
+    assert install_main(["--gpu-partition", "gpu", "--config-home", str(home)]) == 2  # needs --partition
+    assert "--partition" in capsys.readouterr().err
+    assert install_main(["--partition", "cpu", "--gpu-partition", "gpu", "--config-home", str(home)]) == 0
+    profile = installed(home)
+    # an explicit slurm_partition would bypass the plugin's per-job choice
+    assert "slurm_partition" not in profile["default-resources"]
+    assert profile["slurm-partition-config"] == "partitions.yaml"  # resolved in the profile directory
+    limits = {p.name: p.limits.max_gpu for p in read_partition_file(profile_dir / "partitions.yaml")}
+    assert limits["cpu"] == 0 and limits["gpu"] >= 1
+    # back to a single partition: the stale partition file goes too
+    assert install_main(["--partition", "cpu", "--config-home", str(home), "--force"]) == 0
+    assert not (profile_dir / "partitions.yaml").exists()
+    assert "slurm-partition-config" not in installed(home)
