@@ -217,6 +217,8 @@ def install(args: argparse.Namespace, log=_log) -> Path | None:
     text = header + text
     if args.print_only:
         sys.stdout.write(text)
+        if partitions is not None:
+            sys.stdout.write(f"\n# --- {PARTITIONS_FILE} (next to config.yaml)\n{partitions}")
         return None
 
     config_home = Path(args.config_home) if args.config_home else default_config_home()
