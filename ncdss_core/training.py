@@ -12,10 +12,11 @@ the shuffling, and a numpy Generator per (seed, stream, epoch, sample) for the a
 from __future__ import annotations
 
 import copy
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -46,6 +47,7 @@ class TrainSettings:
     decay_epochs: list[int] = field(default_factory=list)
     seed: int = 0
     workers: int = 0
+    epoch_iterations: int = 0   # 0: the shortest stream (reference); N: N iterations, streams cycled
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], model_cfg: Mapping[str, Any], seed: int) -> "TrainSettings":
@@ -54,7 +56,8 @@ class TrainSettings:
                    backbone_lr_factor=float(model_cfg["backbone_lr_factor"]),
                    momentum=float(model_cfg["momentum"]), weight_decay=float(model_cfg["weight_decay"]),
                    decay_epochs=[int(e) for e in section["decay_epochs"]], seed=int(seed),
-                   workers=int(model_cfg.get("workers", 0)))
+                   workers=int(model_cfg.get("workers", 0)),
+                   epoch_iterations=int(section.get("epoch_iterations", 0)))
 
 
 class SegTrainSet(Dataset):
@@ -68,6 +71,7 @@ class SegTrainSet(Dataset):
         self.size, self.seed, self.stream = size, seed, stream
         self.strong, self.augment = strong, augment
         self.epoch = 0
+        self.cycle = 0  # pass over the stream within an epoch (when streams are cycled)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -77,7 +81,8 @@ class SegTrainSet(Dataset):
         image = self.read_image(image_id)
         label = (self.read_label(image_id) if self.read_label is not None
                  else np.zeros(image.shape[:2], np.uint8))
-        rng = np.random.default_rng([self.seed, self.stream, self.epoch, index])
+        keys = [self.seed, self.stream, self.epoch, index] + ([self.cycle] if self.cycle else [])
+        rng = np.random.default_rng(keys)
         image, label = train_pair(image, label, self.size, rng, self.augment)
         item = {"image": to_tensor(image), "label": torch.from_numpy(label.astype(np.int64)),
                 "index": index}
@@ -87,11 +92,31 @@ class SegTrainSet(Dataset):
         return item
 
 
-def make_loader(dataset: SegTrainSet, settings: TrainSettings, epoch: int) -> DataLoader:
-    dataset.epoch = epoch
-    generator = torch.Generator().manual_seed(settings.seed * 7919 + dataset.stream * 104729 + epoch)
+def make_loader(dataset: SegTrainSet, settings: TrainSettings, epoch: int, cycle: int = 0) -> DataLoader:
+    """Seeded shuffling per (seed, stream, epoch, pass over the stream)."""
+    dataset.epoch, dataset.cycle = epoch, cycle
+    generator = torch.Generator().manual_seed(settings.seed * 7919 + dataset.stream * 104729 + epoch
+                                              + cycle * 1_000_003)
     return DataLoader(dataset, batch_size=settings.batch_size, shuffle=True, drop_last=True,
                       generator=generator, num_workers=settings.workers)
+
+
+def epoch_batches(streams: dict[str, SegTrainSet], settings: TrainSettings, epoch: int) -> Iterator[tuple]:
+    """Zipped batches of all streams: as long as the shortest stream (the reference, §9.2.13), or
+    exactly `epoch_iterations` batches with every stream reshuffled whenever it runs out."""
+    sizes = {name: len(ds) // settings.batch_size for name, ds in streams.items()}
+    if min(sizes.values()) == 0:
+        raise ValueError(f"a stream has fewer images than one batch "
+                         f"({ {n: len(d) for n, d in streams.items()} }, batch {settings.batch_size})")
+    if settings.epoch_iterations <= 0:
+        yield from zip(*(make_loader(ds, settings, epoch) for ds in streams.values()))
+        return
+
+    def cycled(ds: SegTrainSet) -> Iterator[dict]:
+        for cycle in itertools.count():
+            yield from make_loader(ds, settings, epoch, cycle)
+
+    yield from itertools.islice(zip(*(cycled(ds) for ds in streams.values())), settings.epoch_iterations)
 
 
 def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -129,15 +154,11 @@ def train(model: SegModel, streams: dict[str, SegTrainSet], step: Step, settings
         if on_epoch_start is not None:
             on_epoch_start(epoch, streams)
         step_lr(optimizer, epoch, settings.decay_epochs)
-        loaders = {name: make_loader(ds, settings, epoch) for name, ds in streams.items()}
-        if min(len(loader) for loader in loaders.values()) == 0:
-            raise ValueError(f"{label}: a stream has fewer images than one batch "
-                             f"({ {n: len(d) for n, d in streams.items()} }, batch {settings.batch_size})")
         model.train()
         started, losses = time.monotonic(), []
-        for batches in zip(*loaders.values()):
+        for batches in epoch_batches(streams, settings, epoch):
             batch = {name: {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in b.items()}
-                     for name, b in zip(loaders, batches)}
+                     for name, b in zip(streams, batches)}
             loss = step(model, batch, epoch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
