@@ -47,7 +47,7 @@ class TrainSettings:
     decay_epochs: list[int] = field(default_factory=list)
     seed: int = 0
     workers: int = 0
-    epoch_iterations: int = 0   # 0: the shortest stream (reference); N: N iterations, streams cycled
+    epoch_length: str = "shortest"  # shortest stream (reference) | longest stream, others cycled
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], model_cfg: Mapping[str, Any], seed: int) -> "TrainSettings":
@@ -57,7 +57,7 @@ class TrainSettings:
                    momentum=float(model_cfg["momentum"]), weight_decay=float(model_cfg["weight_decay"]),
                    decay_epochs=[int(e) for e in section["decay_epochs"]], seed=int(seed),
                    workers=int(model_cfg.get("workers", 0)),
-                   epoch_iterations=int(section.get("epoch_iterations", 0)))
+                   epoch_length=str(section.get("epoch_length", "shortest")))
 
 
 class SegTrainSet(Dataset):
@@ -103,20 +103,23 @@ def make_loader(dataset: SegTrainSet, settings: TrainSettings, epoch: int, cycle
 
 def epoch_batches(streams: dict[str, SegTrainSet], settings: TrainSettings, epoch: int) -> Iterator[tuple]:
     """Zipped batches of all streams: as long as the shortest stream (the reference, §9.2.13), or
-    exactly `epoch_iterations` batches with every stream reshuffled whenever it runs out."""
-    sizes = {name: len(ds) // settings.batch_size for name, ds in streams.items()}
-    if min(sizes.values()) == 0:
+    as long as the longest, the shorter streams reshuffled whenever they run out (so that runs
+    whose streams differ in size, basic and EUMS, get the same number of updates)."""
+    sizes = [len(ds) // settings.batch_size for ds in streams.values()]
+    if min(sizes) == 0:
         raise ValueError(f"a stream has fewer images than one batch "
                          f"({ {n: len(d) for n, d in streams.items()} }, batch {settings.batch_size})")
-    if settings.epoch_iterations <= 0:
+    if settings.epoch_length == "shortest":
         yield from zip(*(make_loader(ds, settings, epoch) for ds in streams.values()))
         return
+    if settings.epoch_length != "longest":
+        raise ValueError(f"epoch_length: unknown value {settings.epoch_length!r} (shortest, longest)")
 
     def cycled(ds: SegTrainSet) -> Iterator[dict]:
         for cycle in itertools.count():
             yield from make_loader(ds, settings, epoch, cycle)
 
-    yield from itertools.islice(zip(*(cycled(ds) for ds in streams.values())), settings.epoch_iterations)
+    yield from itertools.islice(zip(*(cycled(ds) for ds in streams.values())), max(sizes))
 
 
 def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .folds import novel_classes
 
 # Config keys of `finetune` each kind of run reads (the rule's params hold exactly these).
-TRAIN_KEYS = ("epochs", "batch_size", "lr", "decay_epochs", "selection", "matching")
+TRAIN_KEYS = ("epochs", "batch_size", "lr", "decay_epochs", "selection", "matching", "epoch_length")
 SELF_TRAINING_KEYS = ("ema_momentum", "confidence_threshold", "rampup_coefficient", "rampup_length",
                       "reinit_heads", "strong_jitter")
 REASSIGNMENT_KEYS = ("reassign_epochs", "reassign_keep")
