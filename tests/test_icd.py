@@ -210,3 +210,18 @@ def test_crop_must_be_stride_aligned():
     ids, labels, read_img, read_sp = _toy_data(2)
     with pytest.raises(ValueError):
         ICDTrainData(ids, labels, read_img, read_sp, TrainConfig(crop=40), seed=0)
+
+
+def test_head_norm_copies_and_adam_trains():
+    ids, labels, read_img, read_sp = _toy_data(4)
+    cfg = TrainConfig(width=4, head_channels=8, epochs=1, batch_size=4, crop=41, optimizer="adam", lr=1e-3,
+                      head_norm=True, lr_mult=1.0)
+    model = build_model(cfg, 2)
+    assert isinstance(model.norm6, torch.nn.BatchNorm2d) and isinstance(model.norm7_ft, torch.nn.BatchNorm2d)
+    assert all(g["lr_mult"] == 1.0 for g in model.param_groups(1.0, 0.0))
+    before = model.fc6.weight.detach().clone()
+    train_icd(model, ICDTrainData(ids, labels, read_img, read_sp, cfg, seed=0), cfg, seed=0)
+    assert not torch.equal(before, model.fc6.weight)
+    with pytest.raises(ValueError):
+        from ncdss_core.icd.train import make_optimizer
+        make_optimizer(model, TrainConfig(optimizer="rmsprop"))

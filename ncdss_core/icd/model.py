@@ -17,7 +17,7 @@ from .layers import bottom_up_scores
 
 
 class ICDNet(nn.Module):
-    def __init__(self, trunk: Trunk, num_classes: int, dropout: float = 0.5):
+    def __init__(self, trunk: Trunk, num_classes: int, dropout: float = 0.5, head_norm: bool = False):
         super().__init__()
         c, h, k = trunk.channels, trunk.head_channels, num_classes
         self.num_classes = k
@@ -29,6 +29,10 @@ class ICDNet(nn.Module):
         self.drop6 = nn.Dropout(dropout)
         self.drop7 = nn.Dropout(dropout)
         self.fc8 = nn.Conv2d(h, k, 1)
+        # optional BN after fc6/fc7 (and their top-down copies): a from-scratch trunk's head learns
+        # several times faster with it; the paper's pretrained VGG16 head has none
+        norm = (lambda: nn.BatchNorm2d(h)) if head_norm else (lambda: nn.Identity())
+        self.norm6, self.norm7, self.norm6_ft, self.norm7_ft = norm(), norm(), norm(), norm()
         # gamma fixed to 1 (MXNet fix_gamma); beta learnable
         self.feat_bn = nn.BatchNorm2d(c, eps=1e-5, momentum=0.1)
         self.feat_bn.weight.requires_grad_(False)
@@ -37,6 +41,7 @@ class ICDNet(nn.Module):
         self.fc7_ft = nn.Conv2d(h, h, 1)
         self.conv_ft = nn.Conv2d(c + 2 * h, k, 1, bias=False)
         self.relu = nn.ReLU(inplace=False)
+        self.fast_lr_mult = 10.0
         self.register_buffer("sign_state", torch.zeros(k, 2))
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
         self._init(trunk)
@@ -58,17 +63,19 @@ class ICDNet(nn.Module):
         # the top-down branch starts as a copy of the CAM head (fc6_ft <- fc6, fc7_ft <- fc7)
         self.fc6_ft.load_state_dict(copy.deepcopy(self.fc6.state_dict()))
         self.fc7_ft.load_state_dict(copy.deepcopy(self.fc7.state_dict()))
+        self.norm6_ft.load_state_dict(copy.deepcopy(self.norm6.state_dict()))
+        self.norm7_ft.load_state_dict(copy.deepcopy(self.norm7.state_dict()))
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         feat = self.trunk(x)
         h = self.pool5a(self.pool5(feat))
-        h = self.drop6(self.relu(self.fc6(h)))
-        h = self.drop7(self.relu(self.fc7(h)))
+        h = self.drop6(self.relu(self.norm6(self.fc6(h))))
+        h = self.drop7(self.relu(self.norm7(self.fc7(h))))
         cam = self.fc8(h)
         f = self.feat_bn(feat)
         bottom_up = bottom_up_scores(f, self.icd_w)
-        t6 = self.relu(self.fc6_ft(f))
-        t7 = self.relu(self.fc7_ft(t6))
+        t6 = self.relu(self.norm6_ft(self.fc6_ft(f)))
+        t7 = self.relu(self.norm7_ft(self.fc7_ft(t6)))
         top_down = self.conv_ft(torch.cat([f, t6, t7], 1))
         return {"cam": cam, "bottom_up": bottom_up, "top_down": top_down}
 
@@ -79,7 +86,7 @@ class ICDNet(nn.Module):
         for name, param in self.named_parameters():
             if not param.requires_grad:
                 continue
-            mult = 10.0 if name in fast else 1.0
+            mult = self.fast_lr_mult if name in fast else 1.0
             decay = weight_decay if param.ndim > 1 else 0.0
             groups.setdefault((mult, decay), []).append(param)
         return [{"params": ps, "lr": lr * m, "lr_mult": m, "weight_decay": d}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import cv2
@@ -33,12 +33,15 @@ class TrainConfig:
     width: int = 32
     head_channels: int = 0
     dropout: float = 0.5
+    head_norm: bool = False
     epochs: int = 20
     batch_size: int = 16
     crop: int = 113
     scales: Sequence[float] = (0.5, 0.75, 1.0, 1.25, 1.5)
     flip: bool = True
+    optimizer: str = "sgd"
     lr: float = 1.0e-3
+    lr_mult: float = 10.0
     momentum: float = 0.9
     weight_decay: float = 5.0e-4
     poly_power: float = 0.9
@@ -47,7 +50,6 @@ class TrainConfig:
     sign_momentum: float = 0.9
     warmup_epochs: float = 2.0
     num_workers: int = 0
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_params(cls, params: dict) -> "TrainConfig":
@@ -57,7 +59,9 @@ class TrainConfig:
 
 def build_model(cfg: TrainConfig, num_classes: int) -> ICDNet:
     trunk = build_trunk(cfg.backbone, cfg.weights, cfg.width, cfg.head_channels)
-    return ICDNet(trunk, num_classes, cfg.dropout)
+    model = ICDNet(trunk, num_classes, cfg.dropout, cfg.head_norm)
+    model.fast_lr_mult = cfg.lr_mult
+    return model
 
 
 def normalize_image(rgb: np.ndarray) -> torch.Tensor:
@@ -127,6 +131,16 @@ def poly_lr(base: float, epoch: int, epochs: int, power: float) -> float:
     return base * (1.0 - epoch / epochs) ** power
 
 
+def make_optimizer(model: ICDNet, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """SGD with momentum (the paper), or Adam (momentum as beta1) for training from scratch."""
+    groups = model.param_groups(cfg.lr, cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=cfg.lr, betas=(cfg.momentum, 0.999))
+    raise ValueError(f"weak.train.optimizer: unknown optimizer {cfg.optimizer!r} (sgd or adam)")
+
+
 def train_step(model: ICDNet, batch, cfg: TrainConfig, warmup: int) -> tuple[torch.Tensor, dict]:
     """Forward and the three losses of one iteration (updates the sign state)."""
     x, y, sp = batch
@@ -156,7 +170,7 @@ def train_icd(model: ICDNet, data: ICDTrainData, cfg: TrainConfig, seed: int, de
                         persistent_workers=False)
     per_epoch = max(1, len(data) // cfg.batch_size) if drop_last else 1
     warmup = int(math.floor(cfg.warmup_epochs * per_epoch))
-    optimizer = torch.optim.SGD(model.param_groups(cfg.lr, cfg.weight_decay), lr=cfg.lr, momentum=cfg.momentum)
+    optimizer = make_optimizer(model, cfg)
     history = []
     for epoch in range(cfg.epochs):
         data.epoch = epoch
