@@ -18,6 +18,10 @@ include: "rules/base.smk"
 include: "rules/discovery.smk"
 include: "rules/finetune.smk"
 include: "rules/evaluate.smk"
+include: "rules/report.smk"
+
+
+report: "rules/report/workflow.rst"
 
 
 wildcard_constraints:
@@ -34,4 +38,5 @@ rule all:
         weak_targets(),
         discovery_targets(),
         evaluation_targets(),
+        report_targets(),
     default_target: True

@@ -87,6 +87,9 @@ def atomic_directory(final: str | os.PathLike) -> Iterator[Path]:
     """Build a directory under a temporary name; rename it to `final` only if the block succeeds."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    # Leftovers of a build that was killed (SIGKILL skips the cleanup below); one job owns `final`.
+    for stale in final.parent.glob(f".{final.name}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     try:
         yield tmp

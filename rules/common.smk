@@ -63,3 +63,38 @@ def dataset_source():
 
 def data_targets():
     return [DATASET] + [splits_dir(f) for f in FOLDS]
+
+
+# --- report ---------------------------------------------------------------------------------
+def report_inputs(wildcards):
+    """Finished artifacts the report figures of one fold are drawn from."""
+    fold = wildcards.fold
+    weak = weak_fold(fold)
+    k = int(config["discovery"]["k"])
+    return {
+        "dataset": DATASET,
+        "seed_eval": f"results/weak/fold{weak}/seed_eval",
+        "icd_model": f"results/weak/fold{weak}/icd_model",
+        "ranking": f"results/finetune/fold{fold}/ranking",
+        "pseudo_labels": pseudo_labels_dir(fold, variant_k("basic", fold)),
+        "base": model_dir(fold, "base"),
+        "basic": model_dir(fold, "basic"),
+        "eums": model_dir(fold, "eums"),
+        "shards": expand(
+            "results/weak/fold{weak}/{stage}/{variant}/{shard}",
+            weak=weak,
+            stage=["seeds", "crf"],
+            variant=[v for v in ("cam", "icd") if v in config["seeds"]["variants"]],
+            shard=SHARDS,
+        ),
+    }
+
+
+def weak_root(wildcards):
+    return f"results/weak/fold{weak_fold(wildcards.fold)}"
+
+
+def report_targets():
+    return expand("results/report/fold{fold}/examples.png", fold=FOLDS) + [
+        "results/report/discovery_results.csv"
+    ]

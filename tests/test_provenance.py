@@ -117,3 +117,12 @@ def test_failed_build_leaves_nothing(tmp_path):
             raise RuntimeError("killed")
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_leftover_of_a_killed_build_is_removed_by_the_next_build(tmp_path):
+    stale = tmp_path / ".art.abc123.tmp"
+    stale.mkdir()
+    (stale / "half.png").write_bytes(b"x")
+    with atomic_directory(tmp_path / "art") as build:
+        (build / "done.txt").write_text("ok")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["art"]

@@ -1,0 +1,75 @@
+# Figures and tables of the HTML report (`snakemake --report report.html`).
+
+
+rule report_figures:
+    input:
+        unpack(report_inputs),
+    output:
+        seed_quality=report(
+            "results/report/fold{fold}/seed_quality.png",
+            caption="report/seed_quality.rst",
+            category="Seeds",
+            labels={"fold": "{fold}", "figure": "seed quality per class"},
+        ),
+        examples=report(
+            "results/report/fold{fold}/examples.png",
+            caption="report/examples.rst",
+            category="Examples",
+            labels={"fold": "{fold}", "figure": "examples"},
+        ),
+        entropy=report(
+            "results/report/fold{fold}/entropy.png",
+            caption="report/entropy.rst",
+            category="Entropy ranking",
+            labels={"fold": "{fold}", "figure": "entropy histogram"},
+        ),
+        curves=report(
+            "results/report/fold{fold}/training_curves.png",
+            caption="report/curves.rst",
+            category="Training",
+            labels={"fold": "{fold}", "figure": "training curves"},
+        ),
+    wildcard_constraints:
+        fold="[0-4]",
+    params:
+        dataset=dataset_params(),
+        shards=N_SHARDS,
+        weak_root=weak_root,
+        examples=6,
+    log:
+        "logs/report_figures/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/report_figures/fold{fold}.tsv"
+    threads: 1
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/report_figures.py"
+
+
+rule report_tables:
+    input:
+        discovery="results/tables/discovery",
+        seeds=expand("results/weak/fold{fold}/seed_eval", fold=WEAK_FOLDS),
+    output:
+        discovery=report(
+            "results/report/discovery_results.csv",
+            caption="report/tables.rst",
+            category="Tables",
+            labels={"table": "discovery"},
+        ),
+        seeds=report(
+            expand("results/report/seed_eval_fold{fold}.csv", fold=WEAK_FOLDS),
+            caption="report/seed_table.rst",
+            category="Tables",
+            labels=lambda wc, output: {"table": "seeds"},
+        ),
+    log:
+        "logs/report_tables.log",
+    benchmark:
+        "results/benchmarks/report_tables.tsv"
+    threads: 1
+    conda:
+        "../envs/cpu.yaml"
+    script:
+        "../workflow_scripts/report_tables.py"
