@@ -225,3 +225,17 @@ def test_head_norm_copies_and_adam_trains():
     with pytest.raises(ValueError):
         from ncdss_core.icd.train import make_optimizer
         make_optimizer(model, TrainConfig(optimizer="rmsprop"))
+
+
+def test_base_mode_never_sees_novel_labels():
+    from ncdss_core.icd.data import excluded_classes, label_matrix, output_classes, present_channels
+
+    classes = output_classes("voc", "base", 0)  # fold 0: novel 1..5
+    assert classes == list(range(6, 21))
+    labels = {"a": [1, 7], "b": [2, 3], "c": [20]}
+    ids, y = label_matrix(["a", "b", "c"], labels, classes)
+    assert ids == ["a", "c"]  # b holds only novel classes: excluded
+    assert y.shape == (2, 15) and y[0].tolist() == [0, 1] + [0] * 13 and y[1, -1] == 1 and y.sum() == 2
+    assert present_channels([1, 7, 20], classes) == ([1, 14], [7, 20])
+    assert excluded_classes("voc", "base", 0) == [1, 2, 3, 4, 5]
+    assert output_classes("voc", "all", "all") == list(range(1, 21)) and excluded_classes("voc", "all", "all") == []
