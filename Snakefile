@@ -11,6 +11,7 @@ configfile: "config.yaml"
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/weak_common.smk"
 include: "rules/precompute.smk"
 include: "rules/weak.smk"
 include: "rules/discovery_common.smk"

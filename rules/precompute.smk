@@ -23,13 +23,6 @@ rule superpixels:
         "../workflow_scripts/superpixels.py"
 
 
-def _saliency_superpixels(wildcards):
-    """The estimator works on superpixels; importing needs none."""
-    if config["saliency"]["source"] == "estimate":
-        return {"superpixels": f"results/superpixels/{wildcards.shard}"}
-    return {}
-
-
 rule saliency:
     input:
         unpack(_saliency_superpixels),
@@ -51,9 +44,3 @@ rule saliency:
         "../envs/cpu.yaml"
     script:
         "../workflow_scripts/saliency.py"
-
-
-def precompute_targets():
-    return expand("results/superpixels/{shard}", shard=SHARDS) + expand(
-        "results/saliency/{shard}", shard=SHARDS
-    )

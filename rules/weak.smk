@@ -1,27 +1,5 @@
 # Weakly-supervised seeds (ICD): training, scores, seeds, dense CRF, seed evaluation and the
-# label folder that base training reads under base.supervision: weak.
-
-WEAK_MODE = config["weak"]["mode"]
-WEAK_FOLDS = ["all"] if WEAK_MODE == "all" else [str(f) for f in FOLDS]
-SEED_VARIANTS = list(config["seeds"]["variants"])
-
-
-def weak_fold(fold):
-    """The ICD fold whose seeds serve discovery fold `fold` ('all' in mode all)."""
-    return "all" if WEAK_MODE == "all" else str(fold)
-
-
-def weak_labels_dir(fold):
-    """Dataset-label PNGs of the fold's base images (CRF-refined ICD seeds by default)."""
-    return f"results/weak/fold{weak_fold(fold)}/labels"
-
-
-def _weak_splits(wildcards):
-    return [] if wildcards.fold == "all" else [splits_dir(wildcards.fold)]
-
-
-def _seed_saliency(wildcards):
-    return [f"results/saliency/{wildcards.shard}"] if wildcards.variant == "icd_sal" else []
+# label folder that base training reads under base.supervision: weak. Helpers: weak_common.smk.
 
 
 rule train_icd:
@@ -175,9 +153,3 @@ rule weak_labels:
         "../envs/cpu.yaml"
     script:
         "../workflow_scripts/weak_labels.py"
-
-
-def weak_targets():
-    return expand("results/weak/fold{fold}/seed_eval", fold=WEAK_FOLDS) + expand(
-        "results/weak/fold{fold}/labels", fold=WEAK_FOLDS
-    )

@@ -1,0 +1,43 @@
+# Helpers and target lists of the precompute and weak rule families (rules/precompute.smk,
+# rules/weak.smk), kept apart from the rules as the linter asks.
+
+WEAK_MODE = config["weak"]["mode"]
+WEAK_FOLDS = ["all"] if WEAK_MODE == "all" else [str(f) for f in FOLDS]
+SEED_VARIANTS = list(config["seeds"]["variants"])
+
+
+def weak_fold(fold):
+    """The ICD fold whose seeds serve discovery fold `fold` ('all' in mode all)."""
+    return "all" if WEAK_MODE == "all" else str(fold)
+
+
+def weak_labels_dir(fold):
+    """Dataset-label PNGs of the fold's base images (CRF-refined ICD seeds by default)."""
+    return f"results/weak/fold{weak_fold(fold)}/labels"
+
+
+def _weak_splits(wildcards):
+    return [] if wildcards.fold == "all" else [splits_dir(wildcards.fold)]
+
+
+def _seed_saliency(wildcards):
+    return [f"results/saliency/{wildcards.shard}"] if wildcards.variant == "icd_sal" else []
+
+
+def _saliency_superpixels(wildcards):
+    """The estimator works on superpixels; importing needs none."""
+    if config["saliency"]["source"] == "estimate":
+        return {"superpixels": f"results/superpixels/{wildcards.shard}"}
+    return {}
+
+
+def precompute_targets():
+    return expand("results/superpixels/{shard}", shard=SHARDS) + expand(
+        "results/saliency/{shard}", shard=SHARDS
+    )
+
+
+def weak_targets():
+    return expand("results/weak/fold{fold}/seed_eval", fold=WEAK_FOLDS) + expand(
+        "results/weak/fold{fold}/labels", fold=WEAK_FOLDS
+    )
