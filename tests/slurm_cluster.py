@@ -16,6 +16,7 @@ If slurmctld and slurmd are already running (someone else's cluster), they are r
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -32,6 +33,7 @@ STATE = Path("/var/lib/slurm")
 LOGS = Path("/var/log/slurm")
 FAKE_GPU_DIR = STATE / "fakegpu"
 PARTITION = "debug"
+LOCK = Path("/run/ncdss-slurm-test.lock")  # one test cluster per machine at a time
 GPU_PARTITION = "gpu"  # the same node again, to test routing GPU jobs to a partition of their own
 
 
@@ -164,7 +166,7 @@ def gres_conf(node: str, gpus: int) -> str:
 @dataclass
 class SlurmCluster:
     gpus: int = 2
-    cpus: int = 8
+    cpus: int = 16
     memory_mb: int = 256000
     log: object = print
     node: str = field(default_factory=lambda: socket.gethostname().split(".")[0])
@@ -180,14 +182,23 @@ class SlurmCluster:
             raise SlurmUnavailable("needs Linux")
         if os.geteuid() != 0:
             raise SlurmUnavailable("needs root (to install Slurm and start munged/slurmctld/slurmd)")
+        # a second test run on the same machine would reuse, then lose, this run's daemons
+        self._lock = open(LOCK, "w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            raise SlurmUnavailable(f"another Slurm test is running on this machine (holds {LOCK})")
         try:
             self._start()
         except SlurmUnavailable:
             self._stop_started()
+            self._lock.close()
             raise
         except Exception as error:
             diagnostics = self.diagnostics()
             self._stop_started()
+            self._lock.close()
             raise RuntimeError(f"local Slurm did not come up: {error}\n{diagnostics}") from error
         return self
 
@@ -329,7 +340,10 @@ class SlurmCluster:
         try:
             self.cancel_leftovers()
         finally:
-            self._stop_started()
+            try:
+                self._stop_started()
+            finally:
+                self._lock.close()
 
     def _stop_started(self) -> None:
         # slurmd first (it must not be left without a controller), munged last

@@ -29,7 +29,8 @@ from workflow_helpers import REPO, SNAKEMAKE, TINY, planned_jobs
 pytestmark = pytest.mark.slurm
 
 NCDSS = str(Path(sys.executable).parent / "ncdss")
-RUN_LIMIT_S = 420  # the whole test must stay under 8 minutes
+# The whole test must stay under 8 minutes in CI; a slower machine may allow more.
+RUN_LIMIT_S = int(os.environ.get("NCDSS_SLURM_RUN_LIMIT", "420"))
 FAKE_GPUS = 2
 
 
@@ -52,8 +53,9 @@ def slurm_config(path: Path) -> Path:
         "seeds": {"variants": ["icd"]},
         "weak": {"train": {"epochs": 1}, "labels": {"variant": "icd"}},
         "model": {"input_size": 48, "widths": [8, 8, 16, 16], "head_channels": 16, "atrous_rates": [1, 2, 3]},
-        "base": {"epochs": 2, "batch_size": 4, "decay_epochs": [0]},
-        "finetune": {"epochs": 2, "batch_size": 2, "decay_epochs": [0], "reassign_epochs": [1], "ablations": []},
+        "base": {"epochs": 1, "batch_size": 4, "decay_epochs": []},
+        "finetune": {"epochs": 1, "batch_size": 4, "decay_epochs": [], "reassign_epochs": [], "ablations": []},
+        "evaluation": {"models": ["eums"]},
     })
     path.write_text(yaml.safe_dump(config))
     return path
@@ -125,8 +127,13 @@ def test_tiny_workflow_runs_as_slurm_jobs_with_gpus_for_gpu_rules(cluster, tmp_p
     assert all(job["state"] == "COMPLETED" for job in jobs.values()), jobs
     assert Counter(rule_of(job["comment"]) for job in jobs.values()) == Counter(planned)
 
-    # every artifact records the Slurm job that made it; GPU rules got a GPU, CPU rules none
     gpu = gpu_rules()
+    if gpu_partition:  # the plugin sent each job to the partition that fits it
+        for job in jobs.values():
+            wanted = gpu_partition if rule_of(job["comment"]) in gpu else cluster.partition
+            assert job["partition"] == wanted, job
+
+    # every artifact records the Slurm job that made it; GPU rules got a GPU, CPU rules none
     records = sorted((work / "results").rglob("provenance.json"))
     assert records, "no artifact was produced"
     made_by = Counter()
@@ -141,9 +148,6 @@ def test_tiny_workflow_runs_as_slurm_jobs_with_gpus_for_gpu_rules(cluster, tmp_p
             assert int(record["gpus"]) < FAKE_GPUS
         else:
             assert record["gpus"] is None, (path, rule, record["gpus"])
-        if gpu_partition:
-            wanted = gpu_partition if rule in gpu else cluster.partition
-            assert jobs[job_id]["partition"] == wanted, (path, rule, jobs[job_id]["partition"])
     # each rule of the DAG left at least one artifact, made under Slurm
     assert set(made_by) == set(planned), (set(planned) - set(made_by))
     # and the GPU path was exercised at all
