@@ -188,3 +188,17 @@ def test_gpu_partition_writes_a_partition_config_instead_of_one_partition(tmp_pa
     assert install_main(["--partition", "cpu", "--config-home", str(home), "--force"]) == 0
     assert not (profile_dir / "partitions.yaml").exists()
     assert "slurm-partition-config" not in installed(home)
+
+
+def test_warns_when_squeue_polling_outlives_min_job_age(tmp_path, monkeypatch, capsys):
+    """The plugin falls back to sacct (and hangs without accounting) if MinJobAge < 3 x init seconds."""
+    bin_dir = tmp_path / "bin"
+    fake_sacct(bin_dir, 1, "Slurm accounting storage is disabled")
+    scontrol = bin_dir / "scontrol"
+    scontrol.write_text("#!/bin/sh\necho 'MinJobAge               = 60 sec'\n")
+    scontrol.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir) + os.pathsep + "/bin:/usr/bin")
+    assert install_main(["--init-seconds", "40", "--config-home", str(tmp_path / "a")]) == 0
+    assert "MinJobAge=60 s < 3 x --init-seconds (40)" in capsys.readouterr().err
+    assert install_main(["--init-seconds", "10", "--config-home", str(tmp_path / "b")]) == 0
+    assert "MinJobAge" not in capsys.readouterr().err
