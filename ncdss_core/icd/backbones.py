@@ -43,11 +43,15 @@ def small_trunk(width: int = 32, head_channels: int = 256) -> Trunk:
 
 def vgg16_trunk(weights_path: str = "", head_channels: int = 1024) -> Trunk:
     """DeepLab VGG16 trunk up to conv5_3 + ReLU, from torchvision's VGG16 (no download)."""
-    from torchvision.models import vgg16
+    from torchvision.models import vgg as tv_vgg
 
-    net = vgg16(weights=None)
     fc_init = None
-    if weights_path:
+    if not weights_path:
+        # random init: torchvision's VGG16 feature layers alone (the 120 M-parameter classifier
+        # would only be thrown away)
+        features = tv_vgg.make_layers(tv_vgg.cfgs["D"], batch_norm=False)
+    else:
+        net = tv_vgg.vgg16(weights=None)
         state = torch.load(weights_path, map_location="cpu", weights_only=True)
         net.load_state_dict(state)
         # DeepLab-LargeFOV-style fc6/fc7 by decimation of the 4096-wide classifier [approximation]
@@ -57,7 +61,8 @@ def vgg16_trunk(weights_path: str = "", head_channels: int = 1024) -> Trunk:
         b7 = net.classifier[3].bias.detach()[::4].clone()
         if head_channels == 1024:
             fc_init = ({"weight": w6, "bias": b6}, {"weight": w7, "bias": b7})
-    layers = list(net.features.children())[:30]  # drop pool5: the head adds its own
+        features = net.features
+    layers = list(features.children())[:30]  # drop pool5: the head adds its own
     for index in (4, 9, 16):
         layers[index] = nn.MaxPool2d(3, 2, 1)
     layers[23] = nn.MaxPool2d(3, 1, 1)
