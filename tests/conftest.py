@@ -75,3 +75,19 @@ def tiny_benchmark(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_benchmark_copy(tiny_benchmark: Path, tmp_path: Path) -> Path:
     """A private copy of the tiny benchmark that a test may corrupt."""
     return Path(shutil.copytree(tiny_benchmark, tmp_path / "tiny"))
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole tiny DAG, run once per session; tests read it or dry-run against it (never
+    modify it: tests that tamper work on a copy). NCDSS_TINY_RUN=DIR reuses a finished run of
+    tests/configs/tiny.yaml when iterating on tests."""
+    import os
+
+    from workflow_helpers import snakemake
+
+    if os.environ.get("NCDSS_TINY_RUN"):
+        return Path(os.environ["NCDSS_TINY_RUN"])
+    work = tmp_path_factory.mktemp("tiny_run")
+    snakemake(work, "--cores", "2")
+    return work

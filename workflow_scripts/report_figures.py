@@ -44,7 +44,10 @@ def prediction_panel(model_dir: str):
     return read
 
 
-ids = read_ids(f"{smk.input.pseudo_labels}/novel.txt")[: p.examples]
+# Prefer novel images that also hold base objects, so that every column has something to show.
+novel = read_ids(f"{smk.input.pseudo_labels}/novel.txt")
+with_seeds = [i for i in novel if seed_panel(f"{p.weak_root}/seeds/icd")(i) is not None]
+ids = (with_seeds + [i for i in novel if i not in with_seeds])[: p.examples]
 example_grid(
     ids,
     lambda i: dataset.read_image(i, "trainaug"),
