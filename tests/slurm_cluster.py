@@ -293,7 +293,16 @@ class SlurmCluster:
         for line in done.stdout.splitlines():
             job_id, state, partition, comment, workdir = (line.split("|", 4) + [""] * 4)[:5]
             out[job_id.strip()] = {"state": state, "partition": partition, "comment": comment,
-                                   "workdir": workdir}
+                                   "workdir": workdir, "gpus": 0}
+        # GPUs asked for (--gpus=N shows as tres-per-job gres:gpu:N)
+        done = _run(["squeue", "--states=all", "-h", "-O", "JobID:30,tres-per-job:200"], timeout=30)
+        for line in done.stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] in out:
+                for item in parts[1].split(","):
+                    fields = item.split(":")
+                    if "gpu" in fields and fields[-1].isdigit():
+                        out[parts[0]]["gpus"] = int(fields[-1])
         return out
 
     def diagnostics(self) -> str:

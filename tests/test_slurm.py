@@ -12,6 +12,7 @@ Each Slurm job costs about 12 s here (two Snakemake start-ups plus status pollin
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -59,6 +60,16 @@ def slurm_config(path: Path) -> Path:
     })
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def outputs_by_rule(work: Path) -> dict[str, str]:
+    """Output path -> rule, from Snakemake's per-output metadata records (.snakemake/metadata)."""
+    out = {}
+    for record_path in (work / ".snakemake" / "metadata").iterdir():
+        name = record_path.name
+        path = base64.urlsafe_b64decode(name + "=" * (-len(name) % 4)).decode()
+        out[path] = json.loads(record_path.read_text())["rule"]
+    return out
 
 
 def gpu_rules() -> set[str]:
@@ -127,28 +138,28 @@ def test_tiny_workflow_runs_as_slurm_jobs_with_gpus_for_gpu_rules(cluster, tmp_p
     assert all(job["state"] == "COMPLETED" for job in jobs.values()), jobs
     assert Counter(rule_of(job["comment"]) for job in jobs.values()) == Counter(planned)
 
+    # GPU rules asked for exactly one GPU, CPU rules for none
     gpu = gpu_rules()
-    if gpu_partition:  # the plugin sent each job to the partition that fits it
-        for job in jobs.values():
-            wanted = gpu_partition if rule_of(job["comment"]) in gpu else cluster.partition
-            assert job["partition"] == wanted, job
+    assert gpu & set(planned), f"no GPU rule in the tiny DAG (GPU rules: {sorted(gpu)})"
+    for job in jobs.values():
+        rule = rule_of(job["comment"])
+        assert job["gpus"] == (1 if rule in gpu else 0), job
+        if gpu_partition:  # and the plugin sent each job to the partition that fits it
+            assert job["partition"] == (gpu_partition if rule in gpu else cluster.partition), job
 
-    # every artifact records the Slurm job that made it; GPU rules got a GPU, CPU rules none
-    records = sorted((work / "results").rglob("provenance.json"))
-    assert records, "no artifact was produced"
-    made_by = Counter()
-    for path in records:
-        record = json.loads(path.read_text())
+    # every artifact (directory output) records the Slurm job of its rule; GPU rules saw their GPU
+    artifacts = {path: rule for path, rule in outputs_by_rule(work).items() if (work / path).is_dir()}
+    assert artifacts, "no artifact was produced"
+    for path, rule in sorted(artifacts.items()):
+        record = json.loads((work / path / "provenance.json").read_text())
         job_id = record["slurm_job_id"]
         assert job_id in jobs, f"{path}: slurm_job_id {job_id!r} is not a job of this run"
-        rule = rule_of(jobs[job_id]["comment"])
-        made_by[rule] += 1
+        assert rule_of(jobs[job_id]["comment"]) == rule, (path, rule, jobs[job_id]["comment"])
         if rule in gpu:
             assert record["gpus"] is not None and record["gpus"].isdigit(), (path, rule, record["gpus"])
             assert int(record["gpus"]) < FAKE_GPUS
         else:
             assert record["gpus"] is None, (path, rule, record["gpus"])
-    # each rule of the DAG left at least one artifact, made under Slurm
-    assert set(made_by) == set(planned), (set(planned) - set(made_by))
-    # and the GPU path was exercised at all
-    assert gpu & set(planned), f"no GPU rule in the tiny DAG (GPU rules: {sorted(gpu)})"
+    # and every provenance.json under results/ belongs to one of those artifacts
+    records = {p.parent.relative_to(work).as_posix() for p in (work / "results").rglob("provenance.json")}
+    assert records == set(artifacts), records ^ set(artifacts)
