@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Mapping, Sequence
 
-import numpy as np
 import torch
 
 from .ranking import rank_ascending
@@ -75,7 +74,6 @@ class EUMSStep:
     threshold: float = 0.0
     rampup_coefficient: float = 1.0
     rampup_length: int = 5
-    weights: list[float] = field(default_factory=list)
 
     def __call__(self, model: SegModel, batch: Mapping[str, Mapping[str, torch.Tensor]], epoch: int) -> torch.Tensor:
         supervised = 0.5 * (cross_entropy(model(batch["base"]["image"]), batch["base"]["label"])

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 
 from .datasets import open_dataset
 from .folds import base_classes, class_names, novel_classes, to_base_labels, to_finetune_labels
-from .metrics import ConfusionMatrix, discovery_scores, mean_iou
+from .metrics import ConfusionMatrix, discovery_scores
 from .runtime import get_logger, progress
 from .segmodel import SegModel, load_checkpoint
 from .transforms import resize_label, val_image

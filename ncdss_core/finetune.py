@@ -24,7 +24,7 @@ from .segmodel import ModelSpec, SegModel, build_model, save_checkpoint
 from .training import (SegTrainSet, TrainResult, TrainSettings, base_label_reader, image_reader,
                        pseudo_label_reader, supervised_step, train)
 from .transforms import Jitter, resize_label
-from .variants import ABLATIONS, VARIANTS, Variant  # noqa: F401 (re-exported)
+from .variants import VARIANTS, Variant  # noqa: F401 (VARIANTS re-exported for scripts)
 
 
 def new_model(model_cfg: Mapping[str, Any], num_classes: int, seed: int) -> SegModel:
@@ -43,6 +43,14 @@ def write_model_dir(out: str | Path, model: SegModel, result: TrainResult, meta:
                                              "epochs": result.history})
 
 
+def with_weak_labels(ids: Sequence[str], weak_labels: str | Path | None) -> list[str]:
+    """The ids that have a weak label map (ICD drops images it cannot seed)."""
+    if weak_labels is None:
+        raise ValueError("base.supervision weak needs the weak labels directory")
+    available = {p.stem for p in Path(weak_labels).glob("*.png")}
+    return [i for i in ids if i in available]
+
+
 def _use_selection(cfg: Mapping[str, Any], supervision: str) -> bool:
     """Selection scores need ground-truth masks; under weak supervision no pixel label is used
     anywhere, so the last epoch is kept."""
@@ -59,8 +67,7 @@ def train_base_model(dataset: Any, fold: int, train_ids: Sequence[str], select_i
     model = new_model(model_cfg, num_base + 1, seed)
     reader = base_label_reader(dataset, fold, supervision, weak_labels)
     if supervision == "weak":
-        available = {p.stem for p in Path(weak_labels).glob("*.png")}  # type: ignore[arg-type]
-        train_ids = [i for i in train_ids if i in available]
+        train_ids = with_weak_labels(train_ids, weak_labels)
     streams = {"base": SegTrainSet(train_ids, image_reader(dataset), reader, settings.input_size, seed, 0)}
     select = None
     if _use_selection(base_cfg, supervision):
@@ -112,8 +119,7 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
     base_reader = base_label_reader(dataset, fold, supervision, weak_labels)
     pseudo = pseudo_label_reader(pseudo_dir)
     if supervision == "weak":
-        available = {p.stem for p in Path(weak_labels).glob("*.png")}  # type: ignore[arg-type]
-        base_ids = [i for i in base_ids if i in available]
+        base_ids = with_weak_labels(base_ids, weak_labels)
     streams = {"base": SegTrainSet(base_ids, images, base_reader, size, seed, 0)}
     hook: Callable[[int, dict[str, SegTrainSet]], None] | None = None
     step: Any = supervised_step

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet, resnet50
+from torchvision.models.resnet import BasicBlock, ResNet, resnet50
 from torchvision.models.segmentation.deeplabv3 import ASPP, DeepLabHead
 
 # Reference ft_layer: conv1, bn1 and layer1-2 are frozen; layer3, layer4 and the head are trained.
@@ -244,10 +244,6 @@ def load_checkpoint(path: str | Path) -> tuple[SegModel, dict[str, Any]]:
     freeze_backbone(model)
     meta = {k: v for k, v in data.items() if k not in ("spec", "state_dict")}
     return model, meta
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def output_stride(model: SegModel, size: int = 64) -> int:

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from .folds import IGNORE, to_base_labels, to_finetune_labels
+from .folds import IGNORE, to_base_labels
 from .io import read_label_png
 from .runtime import get_logger
 from .segmodel import SegModel, param_groups, step_lr
@@ -215,20 +215,9 @@ def base_label_reader(dataset: Any, fold: int, supervision: str,
     raise ValueError(f"base.supervision: unknown value {supervision!r} (full, weak)")
 
 
-def finetune_base_reader(dataset: Any, fold: int, supervision: str,
-                         weak_labels: str | Path | None = None) -> LabelReader:
-    """Labels of the base-only images during fine-tuning: 0 bg, 1..B base. They hold no novel class
-    by construction; any novel pixel (weak seeds can err) becomes background."""
-    return base_label_reader(dataset, fold, supervision, weak_labels)
-
-
 def pseudo_label_reader(directory: str | Path) -> LabelReader:
     root = Path(directory)
     return lambda i: read_label_png(root / f"{i}.png")
-
-
-def finetune_gt_reader(dataset: Any, fold: int, split: str = "trainaug") -> LabelReader:
-    return lambda i: to_finetune_labels(dataset.read_label(i, split), dataset.kind, fold)
 
 
 def image_reader(dataset: Any, split: str = "trainaug") -> ImageReader:

@@ -95,3 +95,35 @@ def test_longest_epoch_length_cycles_short_streams(dataset):
     seen = [tuple(b[1]["index"].tolist()) for b in batches]
     assert sorted(i for pair in seen[:2] for i in pair) == [0, 1, 2, 3]  # each pass is a permutation
     assert seen[:2] != seen[2:4] or seen[2:4] != seen[4:6]               # reshuffled between passes
+
+
+def test_weak_supervision_reads_no_pixel_ground_truth(dataset, tmp_path):
+    from ncdss_core.finetune import train_base_model
+    from ncdss_core.io import write_label_png
+
+    class NoMasks:
+        """The dataset with its pixel labels locked away."""
+        kind = dataset.kind
+
+        def read_image(self, image_id, split="trainaug"):
+            return dataset.read_image(image_id, split)
+
+        def read_label(self, image_id, split="trainaug"):
+            raise AssertionError("weak supervision read a ground-truth mask")
+
+    ids = list(dataset.ids("trainaug"))
+    weak = tmp_path / "weak"
+    for image_id in ids[:8]:
+        label = np.zeros(dataset.read_image(image_id).shape[:2], np.uint8)
+        label[10:30, 10:30] = 6
+        write_label_png(weak / f"{image_id}.png", label)
+    model_cfg = {"arch": "small", "input_size": 32, "widths": [8, 16, 16, 32], "blocks": [1, 1, 1, 1],
+                 "head_channels": 16, "atrous_rates": [1, 2, 3], "backbone_weights": "",
+                 "trainable_backbone": ["layer3", "layer4"], "freeze_backbone_bn": True,
+                 "backbone_lr_factor": 0.01, "momentum": 0.9, "weight_decay": 1.0e-4}
+    base_cfg = {"supervision": "weak", "epochs": 2, "batch_size": 4, "lr": 0.1, "decay_epochs": [],
+                "selection": "best"}
+    result = train_base_model(NoMasks(), 0, ids, ids[:4], model_cfg, base_cfg, 0, tmp_path / "m", weak_labels=weak)
+    assert result.history[0]["stream_sizes"] == {"base": 8}       # only images with a weak label
+    assert "select_score" not in result.history[0] and result.selected_epoch == 1
+    assert (tmp_path / "m" / "model.pt").is_file() and (tmp_path / "m" / "last.pt").is_file()
