@@ -16,8 +16,8 @@ DEFAULT = REPO / "config.yaml"
 def snakemake(workdir: Path, *args: str, configfile: Path = TINY, timeout: int = 1200,
               check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
     command = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir)]
-    command += ["--configfile", str(configfile)]
-    command += list(args)
+    # --configfile and --quiet take lists: keep each after the targets, configfile last
+    command += list(args) + ["--configfile", str(configfile)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                             env={**os.environ, **(env or {})})
     if check and result.returncode != 0:
@@ -28,7 +28,8 @@ def snakemake(workdir: Path, *args: str, configfile: Path = TINY, timeout: int =
 
 def planned_jobs(workdir: Path, *args: str, configfile: Path = TINY) -> dict[str, int]:
     """Rule -> job count of a dry run (`snakemake -n`)."""
-    out = snakemake(workdir, "-n", "--quiet", "rules", *args, configfile=configfile).stdout
+    # targets and flags first: --quiet takes a list and would swallow what follows it
+    out = snakemake(workdir, *args, "-n", "--quiet", "rules", configfile=configfile).stdout
     jobs: dict[str, int] = {}
     started = False
     for line in out.splitlines():
