@@ -134,6 +134,12 @@ DELEGATED = [
 
 def main(argv: list[str] | None = None) -> int:
     setup_logging()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Delegated subcommands parse their own options: hand them everything after the name
+    # (argparse's REMAINDER would reject a leading option such as `--partition`).
+    for name, module, function, _ in DELEGATED:
+        if argv and argv[0] == name:
+            return int(getattr(importlib.import_module(module), function)(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -103,7 +103,7 @@ def test_tiny_workflow_runs_as_slurm_jobs_with_gpus_for_gpu_rules(cluster, tmp_p
     # the user's step: install the profile (status command detected: this Slurm has no accounting)
     # GPU rules go to a partition of their own when the cluster has one (ours does: "gpu")
     gpu_partition = GPU_PARTITION if GPU_PARTITION in cluster.partitions else None
-    install = [NCDSS, "install-profile", "--", "--partition", cluster.partition, "--init-seconds", "1"]
+    install = [NCDSS, "install-profile", "--partition", cluster.partition, "--init-seconds", "1"]
     if gpu_partition:
         install += ["--gpu-partition", gpu_partition]
     done = subprocess.run(install, capture_output=True, text=True, env=env, timeout=120)

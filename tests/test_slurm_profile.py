@@ -204,9 +204,6 @@ def test_warns_when_squeue_polling_outlives_min_job_age(tmp_path, monkeypatch, c
     assert "MinJobAge" not in capsys.readouterr().err
 
 
-@pytest.mark.xfail(reason="ncdss_core/cli.py: the delegated subcommand's argparse.REMAINDER rejects a leading "
-                          "option (`ncdss install-profile --partition x` -> unrecognized arguments); "
-                          "`ncdss install-profile -- --partition x` works meanwhile", strict=False)
 def test_cli_as_users_type_it(tmp_path, no_sacct):
     from ncdss_core.cli import main as cli
 
