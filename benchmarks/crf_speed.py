@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import time
 from pathlib import Path
 
@@ -88,20 +89,28 @@ def main() -> None:
     lookup = dict(zip(ids, zip(images, seeds)))
 
     serial_times, pool_times = [], []
+    serial_cpu = time.process_time()
+    children_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children_cpu = children_cpu.ru_utime + children_cpu.ru_stime
     for _ in range(args.repeats):
         start = time.perf_counter()
         serial = plain_serial(images, seeds, n_labels, p)
         serial_times.append(time.perf_counter() - start)
+        serial_cpu_used = time.process_time() - serial_cpu
         start = time.perf_counter()
         pooled = [r for _, r in refine_many(ids, lookup.__getitem__, n_labels, CRFParams.from_params(p),
                                             args.threads, p["chunksize"])]
         pool_times.append(time.perf_counter() - start)
+        serial_cpu = time.process_time()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    pool_cpu = usage.ru_utime + usage.ru_stime - children_cpu
     identical = all(a.tobytes() == b.tobytes() for a, b in zip(serial, pooled))
     result = {
         "images": len(ids), "mean_pixels": pixels / len(ids), "threads": args.threads,
         "serial_images_per_s": len(ids) / min(serial_times),
         "pool_images_per_s": len(ids) / min(pool_times),
         "speedup": min(serial_times) / min(pool_times), "identical": identical,
+        "serial_cpu_s_last_repeat": serial_cpu_used, "pool_worker_cpu_s_all_repeats": pool_cpu,
         "cpu_count": os.cpu_count(), "load_avg_at_end": os.getloadavg(), "python": platform.python_version(),
     }
     print(json.dumps(result, indent=2))
