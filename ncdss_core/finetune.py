@@ -20,7 +20,7 @@ from .evaluate import base_selection_score, label_space, novel_selection_score, 
 from .io import atomic_write_json, write_ids
 from .ranking import entropy_score, split_clean, summary
 from .runtime import get_logger, progress
-from .segmodel import ModelSpec, SegModel, build_model, save_checkpoint
+from .segmodel import ModelSpec, SegModel, build_model, load_checkpoint, save_checkpoint
 from .training import (SegTrainSet, TrainResult, TrainSettings, base_label_reader, image_reader,
                        pseudo_label_reader, supervised_step, train)
 from .transforms import Jitter, resize_label
@@ -168,5 +168,4 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
 
 
 def read_model(path: str | Path) -> SegModel:
-    from .segmodel import load_checkpoint
     return load_checkpoint(path)[0]
