@@ -13,7 +13,7 @@ Families are laid out so that every PASCAL-5^i fold group (ids 5i+1..5i+5, and f
 8, 10, 12, 13, 17) holds five different families: novel classes differ in appearance, but each
 class comes in two colour modes shared with other classes, so image prototypes are multi-modal.
 
-Output: the MaskContrast layout plus VOC `Annotations/`; see `docs/benchmark.md`.
+Output: the MaskContrast layout plus VOC `Annotations/`; see `README.md, "The embedded benchmark"`.
 The same (size, seed) gives the same bytes; bump `BENCHMARK_VERSION` whenever output bytes change.
 """
 

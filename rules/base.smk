@@ -1,5 +1,5 @@
 # The base model of each fold: base classes only, full (ground-truth masks) or weak supervision
-# (CRF-refined ICD seeds from image-level labels, `weak_labels_dir` of weak.smk). See docs/discovery.md.
+# (CRF-refined ICD seeds from image-level labels, `weak_labels_dir` of weak.smk). See README.md, "Novel class discovery".
 
 
 rule base_model:
