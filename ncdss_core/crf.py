@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-IGNORE = 255
+from .folds import IGNORE  # the ignore label shared by every label space
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from .ranking import rank_ascending
 from .segmodel import SegModel, reinit_head
 from .training import cross_entropy
 
-IGNORE = 255
+from .folds import IGNORE  # the ignore label shared by every label space
 
 
 def rampup_weight(epoch: int, coefficient: float = 1.0, length: int = 5) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-IGNORE = 255
+from .folds import IGNORE  # the ignore label shared by every label space
 
 
 class ConfusionMatrix:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .metrics import ConfusionMatrix, mean_iou
 
-IGNORE = 255
+from .folds import IGNORE  # the ignore label shared by every label space
 
 
 class SeedScore:

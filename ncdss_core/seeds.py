@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-IGNORE = 255
+from .folds import IGNORE  # the ignore label shared by every label space
 EPS = 1e-5
 
 
