@@ -86,8 +86,12 @@ def read_index(artifact: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def class_presence(artifact: str | Path, split: str) -> dict[str, list[int]]:
-    return {r["id"]: r["classes"] for r in read_index(artifact) if r["split"] == split}
+def class_presence(artifact: str | Path, split: str, source: str = "classes") -> dict[str, list[int]]:
+    """Class ids per image: `classes` (from the label maps) or `image_labels` (annotations when
+    present, the image-level labels a weakly-supervised run is allowed to see)."""
+    if source not in ("classes", "image_labels"):
+        raise ValueError(f"unknown class source {source!r} (classes or image_labels)")
+    return {r["id"]: r[source] for r in read_index(artifact) if r["split"] == split}
 
 
 def check_dataset(dataset: Dataset) -> dict:

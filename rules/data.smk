@@ -47,6 +47,8 @@ rule splits:
         fold="[0-4]",
     params:
         kind=DATASET_KIND,
+        # under weak supervision no pixel label is read: class presence comes from image labels
+        labels_from="image_labels" if config["base"]["supervision"] == "weak" else "classes",
         selection_fraction=tracked("splits.selection_fraction"),
         seed=tracked("seed"),
     log:

@@ -56,3 +56,15 @@ def test_coco_folds_use_contiguous_blocks_of_twenty():
     novel = {i for i in "abcd" if i not in held and set(classes[i]) & set(range(21, 41))}
     assert set(lists["novel"]) == novel
     assert set(lists["base"]) == {i for i in "abcd" if i not in held} - novel
+
+
+def test_class_presence_from_image_labels_or_label_maps(tmp_path):
+    from conftest import make_voc_dataset
+
+    root = make_voc_dataset(tmp_path / "voc")
+    # an annotation that omits the second object: image-level labels differ from the label map
+    xml = root / "Annotations" / "tr_000.xml"
+    xml.write_text(xml.read_text().split("</object>")[0] + "</object></annotation>")
+    write_index(tmp_path / "index.csv", build_index(open_dataset("voc", root)))
+    assert class_presence(tmp_path / "index.csv", "trainaug")["tr_000"] == [1, 8]
+    assert class_presence(tmp_path / "index.csv", "trainaug", "image_labels")["tr_000"] == [1]

@@ -10,8 +10,9 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 logger = stage_context(smk)
 started = now()
 fold = int(smk.wildcards.fold)
-train = class_presence(smk.input[0], "trainaug")
-val = class_presence(smk.input[0], "val")
+source = smk.params.labels_from
+train = class_presence(smk.input[0], "trainaug", source)
+val = class_presence(smk.input[0], "val", source)
 classes = {**train, **val}
 lists = build_fold_lists(smk.params.kind, fold, classes, list(train), list(val),
                          smk.params.selection_fraction, smk.params.seed)
@@ -19,7 +20,7 @@ with atomic_directory(smk.output[0]) as build:
     counts = write_fold_lists(build, lists)
     logger.info("fold %d lists: %s", fold, counts)
     write_provenance(build, stage="splits",
-                     params={"fold": fold, "kind": smk.params.kind,
+                     params={"fold": fold, "kind": smk.params.kind, "labels_from": source,
                              "selection_fraction": smk.params.selection_fraction, "seed": smk.params.seed},
                      inputs={"dataset": smk.input[0]}, artifact_path=smk.output[0],
                      seed=smk.params.seed, started=started, metrics={"counts": counts})
