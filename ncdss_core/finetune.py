@@ -1,7 +1,8 @@
 """Stage runners: base model, basic framework, entropy ranking, EUMS and its ablation rows.
 
-Each runner builds a fresh model from the backbone's initial weights (never from a previous stage's
-model, reference §9.2.2), trains it with `training.train`, and writes a model directory:
+Each runner builds a fresh model from the backbone's initial weights (reference §9.2.2: never from a
+previous stage's model) or, with `finetune.backbone_init: base_model` (the default when no ImageNet
+weights are configured), with the backbone of the fold's base model and a fresh head; it trains it with `training.train`, and writes a model directory:
 model.pt (the checkpoint selected on the held-out `select` ids; the last epoch when selection is off),
 last.pt, history.json, and for EUMS the final clean/unclean splits after reassignment.
 
@@ -20,7 +21,7 @@ from .evaluate import base_selection_score, label_space, novel_selection_score, 
 from .io import atomic_write_json, write_ids
 from .ranking import entropy_score, split_clean, summary
 from .runtime import get_logger, progress
-from .segmodel import ModelSpec, SegModel, build_model, load_checkpoint, save_checkpoint
+from .segmodel import ModelSpec, SegModel, build_model, copy_backbone, load_checkpoint, save_checkpoint
 from .training import (SegTrainSet, TrainResult, TrainSettings, base_label_reader, image_reader,
                        pseudo_label_reader, supervised_step, train)
 from .transforms import Jitter, resize_label
@@ -109,12 +110,15 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
                          model_cfg: Mapping[str, Any], ft_cfg: Mapping[str, Any], supervision: str,
                          seed: int, out_dir: str | Path, clean_ids: Sequence[str] | None = None,
                          unclean_ids: Sequence[str] | None = None, weak_labels: str | Path | None = None,
-                         device: str = "cpu") -> TrainResult:
-    """Basic framework (streams base + novel) or the EUMS family (base + clean [+ unclean])."""
+                         base_model: str | Path | None = None, device: str = "cpu") -> TrainResult:
+    """Basic framework (streams base + novel) or the EUMS family (base + clean [+ unclean]).
+    `base_model`: a checkpoint whose backbone the model starts from (None: the configured weights)."""
     num_base, _ = label_space(dataset.kind, fold)
     settings = TrainSettings.from_config(ft_cfg, model_cfg, seed)
     size = settings.input_size
     model = new_model(model_cfg, num_base + 1 + k, seed)
+    if base_model is not None:
+        copy_backbone(model, base_model)
     images = image_reader(dataset)
     base_reader = base_label_reader(dataset, fold, supervision, weak_labels)
     pseudo = pseudo_label_reader(pseudo_dir)

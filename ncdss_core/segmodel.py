@@ -173,6 +173,18 @@ def load_backbone_weights(model: SegModel, path: str | Path | None) -> list[str]
     return list(result.missing_keys)
 
 
+def copy_backbone(model: SegModel, source: str | Path) -> None:
+    """Load the backbone (not the head) of an ncdss checkpoint, e.g. the fold's base model, into
+    `model`. The architectures must match; the head keeps its fresh initialisation."""
+    other, _ = load_checkpoint(source)
+    mine, theirs = model.backbone.state_dict(), other.backbone.state_dict()
+    mismatched = [k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape]
+    if mismatched:
+        raise ValueError(f"finetune.backbone_init base_model: {source} has a different backbone "
+                         f"(e.g. {mismatched[:3]}); check the model section of the config")
+    model.backbone.load_state_dict(theirs)
+
+
 def build_model(spec: ModelSpec, backbone_weights: str | Path | None = None) -> SegModel:
     model = SegModel(spec)
     missing = load_backbone_weights(model, backbone_weights)

@@ -13,11 +13,12 @@ Torch-free, so the Snakefile can import it to build the DAG.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 from .folds import novel_classes
 
 # Config keys of `finetune` each kind of run reads (the rule's params hold exactly these).
-TRAIN_KEYS = ("epochs", "batch_size", "lr", "decay_epochs", "selection", "matching", "epoch_length")
+TRAIN_KEYS = ("backbone_init", "epochs", "batch_size", "lr", "decay_epochs", "selection", "matching", "epoch_length")
 SELF_TRAINING_KEYS = ("ema_momentum", "confidence_threshold", "rampup_coefficient", "rampup_length",
                       "reinit_heads", "strong_jitter")
 REASSIGNMENT_KEYS = ("reassign_epochs", "reassign_keep")
@@ -44,6 +45,18 @@ class Variant:
     def k(self, k: int, kind: str, fold: int) -> int:
         """Clusters this variant trains with: discovery.k, or the number of novel classes."""
         return k if self.overclustering else len(novel_classes(kind, fold))
+
+
+def backbone_init(finetune_cfg: Mapping[str, Any], model_cfg: Mapping[str, Any]) -> str:
+    """Resolve `finetune.backbone_init`: "weights" (the reference: model.backbone_weights, random
+    without a file) or "base_model" (the fold's base model backbone); auto picks weights when a
+    weights file is configured."""
+    choice = finetune_cfg.get("backbone_init", "weights")
+    if choice == "auto":
+        return "weights" if model_cfg.get("backbone_weights") else "base_model"
+    if choice not in ("weights", "base_model"):
+        raise ValueError(f"finetune.backbone_init: unknown value {choice!r} (auto, weights, base_model)")
+    return choice
 
 
 VARIANTS = {

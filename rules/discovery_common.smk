@@ -1,6 +1,6 @@
 # Helpers of the discovery families (base.smk, discovery.smk, finetune.smk, evaluate.smk): paths,
 # input functions, tracked params, and the target lists of `all`. Functions only (lint: no rules).
-from ncdss_core.variants import ABLATIONS, VARIANTS
+from ncdss_core.variants import ABLATIONS, VARIANTS, backbone_init
 
 
 # --- paths --------------------------------------------------------------------------------------
@@ -52,6 +52,8 @@ def finetune_inputs(name):
         }
         if variant.entropy_ranking:
             files["ranking"] = f"results/finetune/fold{fold}/ranking"
+        if backbone_init(config["finetune"], config["model"]) == "base_model":
+            files["base_model"] = base_model_dir(fold)
         if config["base"]["supervision"] == "weak":
             files["weak_labels"] = weak_labels_dir(fold)
         return files

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from ncdss_core.segmodel import (ModelSpec, build_model, freeze_backbone, load_checkpoint, output_stride,
-                                 param_groups, reinit_head, save_checkpoint, step_lr)
+from ncdss_core.segmodel import (ModelSpec, build_model, copy_backbone, freeze_backbone, load_checkpoint,
+                                 output_stride, param_groups, reinit_head, save_checkpoint, step_lr)
+from ncdss_core.variants import backbone_init
 
 torch.set_num_threads(1)
 SMALL = ModelSpec(arch="small", num_classes=6, widths=[8, 16, 16, 32], blocks=[1, 1, 1, 1],
@@ -96,3 +97,28 @@ def test_a_random_backbone_can_train_every_stage_and_its_bn():
     assert not torch.equal(before, model.backbone.bn1.running_mean)
     with pytest.raises(ValueError):
         build_model(ModelSpec(**{**SMALL.as_dict(), "trainable_backbone": ["layer9"]}))
+
+
+def test_copy_backbone_takes_the_base_models_backbone_and_keeps_a_fresh_head(tmp_path):
+    torch.manual_seed(1)
+    base = build_model(SMALL)  # 6 outputs, like a base model
+    save_checkpoint(tmp_path / "base.pt", base)
+    torch.manual_seed(2)
+    fresh = build_model(ModelSpec(**{**SMALL.as_dict(), "num_classes": 9}))  # base + novel clusters
+    head_before = fresh.classifier[-1].weight.clone()
+    copy_backbone(fresh, tmp_path / "base.pt")
+    for (name, mine), theirs in zip(fresh.backbone.state_dict().items(), base.backbone.state_dict().values()):
+        assert torch.equal(mine, theirs), name
+    assert torch.equal(head_before, fresh.classifier[-1].weight)
+    other = build_model(ModelSpec(**{**SMALL.as_dict(), "widths": [8, 16, 32, 32]}))
+    with pytest.raises(ValueError, match="different backbone"):
+        copy_backbone(other, tmp_path / "base.pt")
+
+
+def test_backbone_init_auto_uses_weights_only_when_a_file_is_configured():
+    assert backbone_init({"backbone_init": "auto"}, {"backbone_weights": ""}) == "base_model"
+    assert backbone_init({"backbone_init": "auto"}, {"backbone_weights": "/w/resnet50.pth"}) == "weights"
+    assert backbone_init({"backbone_init": "weights"}, {"backbone_weights": ""}) == "weights"
+    assert backbone_init({"backbone_init": "base_model"}, {"backbone_weights": "/w.pth"}) == "base_model"
+    with pytest.raises(ValueError, match="backbone_init"):
+        backbone_init({"backbone_init": "imagenet"}, {"backbone_weights": ""})

@@ -1,8 +1,9 @@
 """Rules finetune_basic, finetune_eums, finetune_ablation: one fine-tuning run of a variant
-(basic framework, EUMS, or an ablation row) from the backbone's initial weights."""
+(basic framework, EUMS, or an ablation row) from the configured weights or the base model's backbone."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 from ncdss_core.datasets import open_dataset
 from ncdss_core.finetune import VARIANTS, train_finetune_model
+from ncdss_core.variants import backbone_init
 from ncdss_core.io import atomic_directory, read_ids
 from ncdss_core.provenance import now, write_provenance
 from ncdss_core.runtime import device, stage_context
@@ -23,12 +24,17 @@ if variant.entropy_ranking:
 weak = None
 if p.supervision == "weak":
     weak = inputs["weak_labels"] = smk.input.weak_labels
+base_model = None
+if backbone_init(p.finetune, p.model) == "base_model":
+    inputs["base_model"] = smk.input.base_model
+    base_model = f"{smk.input.base_model}/model.pt"
 with atomic_directory(smk.output[0]) as build:
     result = train_finetune_model(
         dataset, fold, variant, p.k, read_ids(f"{smk.input.splits}/base.txt"),
         read_ids(f"{smk.input.pseudo_labels}/novel.txt"), read_ids(f"{smk.input.splits}/select.txt"),
         smk.input.pseudo_labels, p.model, p.finetune, p.supervision, p.seed, build,
-        clean_ids=clean, unclean_ids=unclean, weak_labels=weak, device=device())
+        clean_ids=clean, unclean_ids=unclean, weak_labels=weak, base_model=base_model,
+        device=device())
     history = result.history
     write_provenance(build, stage=f"finetune_{variant.name}",
                      params={"fold": fold, "variant": variant.__dict__, "k": p.k, "model": p.model,
