@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Main job: the whole DAG on the embedded benchmark (default config).
+# Main job: the whole DAG on the embedded benchmark (default config), then its HTML report.
 run: setup
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config.yaml
+	$(VENV)/bin/snakemake --cores $(CORES) --configfile config.yaml --report results/report.html
 
 # Whole test suite (unit + workflow tests on the tiny benchmark).
 test: setup
