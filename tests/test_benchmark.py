@@ -183,3 +183,13 @@ def test_every_fold_group_has_five_families():
         assert len({family[c] for c in novel_classes("voc", fold)}) == 5
     parts = {(spec.part_shape, spec.part_colour) for spec in benchmark.CLASSES}
     assert len(parts) == 20
+
+
+def test_objects_cover_about_a_quarter_of_an_image_like_voc(tiny_benchmark):
+    """VOC-like object scale (README, "The embedded benchmark"): version 1 covered ~13 %, which left
+    ICD's zero-threshold discriminator with mostly background on the object side."""
+    coverage = []
+    for image_id in all_ids(tiny_benchmark)["trainaug"]:
+        label = read_label_png(tiny_benchmark / "SegmentationClassAug" / f"{image_id}.png")
+        coverage.append(((label > 0) & (label != 255)).mean())
+    assert 0.18 < float(np.mean(coverage)) < 0.35
