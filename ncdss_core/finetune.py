@@ -2,7 +2,8 @@
 
 Each runner builds a fresh model from the backbone's initial weights (reference §9.2.2: never from a
 previous stage's model) or, with `finetune.backbone_init: base_model` (the default when no ImageNet
-weights are configured), with the backbone of the fold's base model and a fresh head; it trains it with `training.train`, and writes a model directory:
+weights are configured), from the backbone of the fold's base model with a fresh head. It trains it
+with `training.train` and writes a model directory:
 model.pt (the checkpoint selected on the held-out `select` ids; the last epoch when selection is off),
 last.pt, history.json, and for EUMS the final clean/unclean splits after reassignment.
 

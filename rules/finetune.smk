@@ -1,5 +1,6 @@
 # Novel fine-tuning: the basic framework, entropy ranking, EUMS, and the ablation rows of the
-# paper's table (finetune.ablations), each from the backbone's initial weights.
+# paper's table (finetune.ablations), each from the backbone's initial weights or, per
+# finetune.backbone_init, from the fold's base model backbone (then an input of the job).
 
 
 rule finetune_basic:
