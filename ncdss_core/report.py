@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import matplotlib
 
@@ -75,18 +75,35 @@ def entropy_histogram(ranking: str | Path, out: str | Path) -> Path:
     return _save(fig, out)
 
 
+def epoch_loss(record: Mapping[str, Any]) -> float:
+    """The training loss of one epoch record, comparable on a log axis.
+
+    Segmentation stages record `loss`. ICD records its terms apart: its loss is classification plus
+    top-down; the bottom-up term is a negative objective (a power iteration), not a loss."""
+    if "loss" in record:
+        return float(record["loss"])
+    if "loss_cls" in record:
+        return float(record["loss_cls"]) + float(record.get("loss_td", 0.0))
+    return float("nan")
+
+
 def training_curves(histories: Mapping[str, str | Path], out: str | Path) -> Path:
-    """Loss per epoch (left) and the held-out selection score where recorded (right)."""
+    """Loss per epoch (left) and the held-out selection score where recorded (right).
+
+    Each stage keeps one colour in both panels."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
-    for name, path in histories.items():
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, (name, path) in enumerate(histories.items()):
         data = read_json(path)
         epochs = data["epochs"] if isinstance(data, dict) else data
         xs = [e.get("epoch", i) for i, e in enumerate(epochs)]
-        left.plot(xs, [e.get("loss", np.nan) for e in epochs], marker=".", label=name)
+        colour = colours[index % len(colours)]
+        left.plot(xs, [epoch_loss(e) for e in epochs], marker=".", label=name, color=colour)
         if any("select_score" in e for e in epochs):
-            right.plot(xs, [100 * e.get("select_score", np.nan) for e in epochs], marker=".", label=name)
+            right.plot(xs, [100 * e.get("select_score", np.nan) for e in epochs], marker=".", label=name,
+                       color=colour)
     left.set_xlabel("epoch")
-    left.set_ylabel("training loss")
+    left.set_ylabel("training loss (ICD: classification + top-down)")
     left.set_yscale("log")
     left.legend(fontsize=8)
     right.set_xlabel("epoch")
