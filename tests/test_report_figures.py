@@ -2,6 +2,7 @@
 import json
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from ncdss_core import report
@@ -34,3 +35,4 @@ def test_training_curves_plot_icd_and_keep_one_colour_per_stage(tmp_path, monkey
     (score_line,) = right.get_lines()  # only base records a selection score
     assert score_line.get_label() == "base"
     assert score_line.get_color() == lines["base"].get_color() != lines["ICD"].get_color()
+    plt.close(captured["fig"])
