@@ -131,6 +131,25 @@ _CLASS_TABLE = (
 CLASSES = tuple(ClassSpec(cid, VOC_CLASSES[cid - 1], fam, shape, colour, anchor, modes, ctx)
                 for cid, fam, shape, colour, anchor, modes, ctx in _CLASS_TABLE)
 
+# Pretraining classes: the stand-in for ImageNet, on which a trunk can learn what an object is before
+# it sees a benchmark label. Each is a (family, part shape) pair that no benchmark class uses, so
+# none of them is a benchmark class, base or novel; each family holds two of them, so naming one
+# takes the body as well as the part.
+_PRETRAIN_TABLE = (
+    (1, "finned", "square", "yellow", "nose", (0, 1), _SKY),
+    (2, "finned", "star", "cyan", "tail", (1, 2), _WATER),
+    (3, "wheeled", "triangle", "magenta", "roof", (2, 0), _ROAD),
+    (4, "wheeled", "diamond", "green", "front", (0, 2), _GRASS),
+    (5, "legged", "diamond", "red", "back", (0, 1), _GRASS),
+    (6, "legged", "star", "blue", "head", (1, 2), _MIXED),
+    (7, "capsule", "diamond", "white", "chest", (2, 0), _INDOOR),
+    (8, "capsule", "bar", "green", "head", (0, 2), _MIXED),
+    (9, "slab", "triangle", "cyan", "corner", (1, 2), _INDOOR),
+    (10, "slab", "square", "magenta", "centre", (2, 0), _ROAD),
+)
+PRETRAIN_CLASSES = tuple(ClassSpec(cid, f"object{cid:02d}", fam, shape, colour, anchor, modes, ctx)
+                         for cid, fam, shape, colour, anchor, modes, ctx in _PRETRAIN_TABLE)
+
 # --------------------------------------------------------------------------------------------
 # Texture sources: scikit-image's bundled files (no download). Crops avoid VOC-class objects.
 # --------------------------------------------------------------------------------------------
@@ -587,13 +606,13 @@ def _choose_scene(rng, spec: ClassSpec) -> str:
     return str(rng.choice(SCENES, p=[probs[s] for s in SCENES]))
 
 
-def _plan_classes(rng, primary: int) -> tuple[list[int], bool]:
+def _plan_classes(rng, primary: int, n_classes: int = 20) -> tuple[list[int], bool]:
     """Class of every object (primary first); multi-label about half of the time."""
     if rng.random() < 0.5:
         n = int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1]))
         return [primary] * n, False
     m = int(rng.choice([2, 3, 4], p=[0.65, 0.28, 0.07]))
-    others = [int(c) for c in rng.choice([c for c in range(1, 21) if c != primary], size=m - 1, replace=False)]
+    others = [int(c) for c in rng.choice([c for c in range(1, n_classes + 1) if c != primary], size=m - 1, replace=False)]
     classes = [primary] + others
     n = min(4, m + int(rng.random() < 0.3))
     while len(classes) < n:
@@ -601,15 +620,16 @@ def _plan_classes(rng, primary: int) -> tuple[list[int], bool]:
     return classes, True
 
 
-def _make_image(rng: np.random.Generator, primary: int) -> dict:
+def _make_image(rng: np.random.Generator, primary: int, classes: tuple[ClassSpec, ...] = CLASSES) -> dict:
     grey, _, _ = _textures()
     while True:
         w, h = (int(v) for v in rng.integers(IMAGE_SIDE[0], IMAGE_SIDE[1] + 1, size=2))
         if abs(w - h) >= 4:
             break
-    spec0 = CLASSES[primary - 1]
+    table = classes
+    spec0 = table[primary - 1]
     scene = _choose_scene(rng, spec0)
-    classes, multi = _plan_classes(rng, primary)
+    classes, multi = _plan_classes(rng, primary, len(table))
     image = _background(rng, scene, h, w)
 
     # background clutter (under the objects)
@@ -630,7 +650,7 @@ def _make_image(rng: np.random.Generator, primary: int) -> dict:
         else:
             size = rng.uniform(*(SMALL_SIZE if rng.random() < SMALL_P else OTHER_SIZE)) * m
             centre = (rng.uniform(0.1, 0.9) * w, rng.uniform(0.12, 0.9) * h)
-        objects.append(_make_object(rng, CLASSES[cid - 1], size, centre))
+        objects.append(_make_object(rng, table[cid - 1], size, centre))
     rendered = [_render_object(rng, obj, h, w, grey) for obj in objects]
 
     # front occluder now and then (a pole or branch in front of the objects: background)
@@ -777,10 +797,10 @@ def _jpeg_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _primary_order(rng: np.random.Generator, n: int) -> list[int]:
-    """Primary class of every image: balanced (each class n/20 times), in random order."""
-    reps = -(-n // 20)
-    order = np.tile(np.arange(1, 21), reps)
+def _primary_order(rng: np.random.Generator, n: int, n_classes: int = 20) -> list[int]:
+    """Primary class of every image: balanced (each class n/n_classes times), in random order."""
+    reps = -(-n // n_classes)
+    order = np.tile(np.arange(1, n_classes + 1), reps)
     rng.shuffle(order)
     return [int(c) for c in order[:n]]
 
@@ -865,3 +885,20 @@ def generate(root: str | Path, size: str = "default", seed: int = 0) -> dict:
         summary["parts"] = {spec.name: f"{spec.part_colour} {spec.part_shape} at {spec.anchor}" for spec in CLASSES}
         atomic_write_json(tmp / "benchmark.json", summary)
     return summary
+
+
+def pretraining_images(n: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """n images of the pretraining classes (PRETRAIN_CLASSES, none a benchmark class) and their
+    image-level labels (n x 10 multi-hot, non-difficult objects; an image whose objects are all
+    difficult keeps them, as VOC's reader does). Built in memory; the same (n, seed), the same arrays."""
+    if n < 1:
+        raise ValueError(f"pretrain.images: must be >= 1, got {n}")
+    # code 2: a stream of its own, never one of the benchmark's splits (0 trainaug, 1 val)
+    primaries = _primary_order(np.random.default_rng([seed, BENCHMARK_VERSION, 2, 0]), n, len(PRETRAIN_CLASSES))
+    images, labels = [], np.zeros((n, len(PRETRAIN_CLASSES)), np.float32)
+    for index, primary in enumerate(primaries):
+        rec = _make_image(np.random.default_rng([seed, BENCHMARK_VERSION, 2, 1, index]), primary, PRETRAIN_CLASSES)
+        present = {a["cls"] for a in rec["annotations"] if not a["difficult"]} or {a["cls"] for a in rec["annotations"]}
+        labels[index, [c - 1 for c in present]] = 1.0
+        images.append(rec["image"])
+    return images, labels

@@ -89,10 +89,30 @@ def semantic_problems(config: dict, base_dir: Path) -> list[str]:
             if fold in allowed and k < len(novel_classes(kind, fold)):
                 problems.append(f"config key discovery.k: k={k} is smaller than the "
                                 f"{len(novel_classes(kind, fold))} novel classes of fold {fold}")
+    problems += _trunk_init_problems(config, base_dir)
     ratio = _get(config, "finetune.clean_ratio")
     if isinstance(ratio, (int, float)) and not 0 < ratio < 1:
         problems.append(f"config key finetune.clean_ratio: {ratio} is outside (0, 1)")
     return problems
+
+
+def _trunk_init_problems(config: dict, base_dir: Path) -> list[str]:
+    """weak.model.init against the backbone and weak.model.weights."""
+    init, backbone = _get(config, "weak.model.init"), _get(config, "weak.model.backbone")
+    weights = _get(config, "weak.model.weights") or ""
+    if init == "pretrained" and backbone != "small":
+        return [f"config key weak.model.init: pretrained is for the small backbone only; {backbone} "
+                f"takes init file (a local weights file) or random"]
+    if init == "file":
+        if not weights:
+            return ["config key weak.model.weights: empty, but weak.model.init is file"]
+        path = Path(weights) if Path(weights).is_absolute() else base_dir / weights
+        if not path.is_file():
+            return [f"config key weak.model.weights: {path} is not a file"]
+    elif weights:
+        return [f"config key weak.model.weights: set to {weights!r}, but weak.model.init is {init} "
+                f"(set init: file to load it)"]
+    return []
 
 
 def validate_config(config: dict, base_dir: str | Path = ".", schema_path: Path = SCHEMA_PATH) -> dict:

@@ -2,8 +2,30 @@
 # label folder that base training reads under base.supervision: weak. Helpers: weak_common.smk.
 
 
+rule pretrain_icd_trunk:
+    output:
+        directory("results/weak/pretrained_trunk"),
+    params:
+        width=tracked("weak.model.width"),
+        pretrain=tracked("weak.pretrain"),
+        seed=tracked("seed"),
+    log:
+        "logs/pretrain_icd_trunk.log",
+    benchmark:
+        "results/benchmarks/pretrain_icd_trunk.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/pretrain_icd_trunk.py"
+
+
 rule train_icd:
     input:
+        unpack(_icd_trunk),
         dataset=DATASET,
         splits=_weak_splits,
         superpixels=expand("results/superpixels/{shard}", shard=SHARDS),

@@ -20,6 +20,13 @@ def _weak_splits(wildcards):
     return [] if wildcards.fold == "all" else [splits_dir(wildcards.fold)]
 
 
+def _icd_trunk(wildcards):
+    """The pretrained trunk train_icd starts from under weak.model.init: pretrained."""
+    if config["weak"]["model"]["init"] == "pretrained":
+        return {"trunk": "results/weak/pretrained_trunk"}
+    return {}
+
+
 def _seed_saliency(wildcards):
     return [f"results/saliency/{wildcards.shard}"] if wildcards.variant == "icd_sal" else []
 

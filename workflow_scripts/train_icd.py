@@ -26,6 +26,10 @@ train_ids, labels = label_matrix(ids, image_labels, classes)
 logger.info("mode %s fold %s: %d training images (of %d), %d classes", mode, fold, len(train_ids), len(ids),
             len(classes))
 cfg = TrainConfig.from_params({**smk.params.model, **smk.params.train})
+trunk_dir = smk.input.get("trunk")
+if trunk_dir:  # weak.model.init: pretrained
+    cfg.weights = f"{trunk_dir}/trunk.pt"
+    logger.info("trunk from %s", cfg.weights)
 dataset = open_dataset(**smk.params.dataset)
 reader = SuperpixelReader([f"{d}/superpixels.h5" for d in smk.input.superpixels])
 model = build_model(cfg, len(classes))
@@ -40,6 +44,8 @@ with atomic_directory(smk.output[0]) as build:
     inputs = {"dataset": smk.input.dataset, **{f"superpixels_{i:03d}": d for i, d in enumerate(smk.input.superpixels)}}
     if splits:
         inputs["splits"] = splits
+    if trunk_dir:
+        inputs["trunk"] = trunk_dir
     last = history[-1] if history else {}
     write_provenance(build, stage="train_icd",
                      params={"mode": mode, "fold": fold, "model": smk.params.model, "train": smk.params.train,

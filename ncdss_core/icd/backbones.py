@@ -72,9 +72,21 @@ def vgg16_trunk(weights_path: str = "", head_channels: int = 1024) -> Trunk:
     return Trunk(nn.Sequential(*layers), 512, head_channels, fc_init)
 
 
+def load_trunk_weights(trunk: Trunk, weights_path: str) -> Trunk:
+    """Load a trunk state dict (as `pretrain_icd_trunk` writes it) into the small trunk."""
+    state = torch.load(weights_path, map_location="cpu", weights_only=True)
+    try:
+        trunk.features.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"{weights_path}: not a state dict of this small trunk (weak.model.width "
+                         f"must match the pretrained trunk's): {err}") from err
+    return trunk
+
+
 def build_trunk(name: str, weights_path: str = "", width: int = 32, head_channels: int = 0) -> Trunk:
     if name == "small":
-        return small_trunk(width, head_channels or 256)
+        trunk = small_trunk(width, head_channels or 256)
+        return load_trunk_weights(trunk, weights_path) if weights_path else trunk
     if name == "vgg16":
         return vgg16_trunk(weights_path, head_channels or 1024)
     raise ValueError(f"weak.backbone: unknown backbone {name!r} (expected small or vgg16)")

@@ -1,0 +1,96 @@
+"""The pretrained small trunk: generated images of classes that are not benchmark classes, a
+classifier that learns, a state dict that train_icd loads, and config checks."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from ncdss_core import benchmark
+from ncdss_core.config import ConfigError, validate_config
+from ncdss_core.icd.backbones import build_trunk, small_trunk
+from ncdss_core.icd.pretrain import PretrainConfig, pretrain_trunk, split_holdout
+from conftest import REPO
+
+torch.set_num_threads(1)
+
+
+def test_pretraining_classes_are_not_benchmark_classes():
+    benchmark_pairs = {(c.family, c.part_shape) for c in benchmark.CLASSES}
+    pretrain_pairs = {(c.family, c.part_shape) for c in benchmark.PRETRAIN_CLASSES}
+    assert len(pretrain_pairs) == len(benchmark.PRETRAIN_CLASSES) == 10
+    assert not benchmark_pairs & pretrain_pairs
+    # every family holds two pretraining classes: naming one takes the body as well as the part
+    families = [c.family for c in benchmark.PRETRAIN_CLASSES]
+    assert all(families.count(f) == 2 for f in benchmark.FAMILIES)
+
+
+def test_pretraining_images_are_deterministic_and_labelled():
+    images, labels = benchmark.pretraining_images(12, seed=3)
+    again, labels2 = benchmark.pretraining_images(12, seed=3)
+    other, _ = benchmark.pretraining_images(12, seed=4)
+    assert len(images) == 12 and labels.shape == (12, 10)
+    assert all(np.array_equal(a, b) for a, b in zip(images, again)) and np.array_equal(labels, labels2)
+    assert not np.array_equal(images[0], other[0])
+    assert (labels.sum(1) >= 1).all() and set(np.unique(labels)) <= {0.0, 1.0}
+    # primaries are balanced: the first 10 images hold every class
+    assert (labels[:10].sum(0) >= 1).all()
+    with pytest.raises(ValueError, match="pretrain.images"):
+        benchmark.pretraining_images(0, seed=0)
+
+
+def test_pretraining_learns_and_is_deterministic(tmp_path):
+    images, labels = benchmark.pretraining_images(40, seed=0)
+    cfg = PretrainConfig(images=40, holdout=0.25, epochs=3, batch_size=8, crop=49, lr=3e-3)
+
+    def run():
+        torch.manual_seed(0)
+        return pretrain_trunk(small_trunk(4, 8), images, labels, cfg, seed=1)
+
+    m1, h1 = run()
+    m2, h2 = run()
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in h1] == \
+           [{k: v for k, v in r.items() if k != "seconds"} for r in h2]
+    for a, b in zip(m1.state_dict().values(), m2.state_dict().values()):
+        assert torch.equal(a, b)
+    assert h1[-1]["loss"] < h1[0]["loss"]
+    assert 0.0 <= h1[-1]["holdout_map"] <= 1.0
+    train, hold = split_holdout(40, 0.25, seed=1)
+    assert len(hold) == 10 and not set(train) & set(hold) and len(train) + len(hold) == 40
+    # what train_icd loads: the trunk's state dict, nothing of the classifier
+    torch.save(m1.trunk.state_dict(), tmp_path / "trunk.pt")
+    loaded = build_trunk("small", str(tmp_path / "trunk.pt"), width=4, head_channels=8)
+    for (name, a), b in zip(m1.trunk.state_dict().items(), loaded.features.state_dict().values()):
+        assert torch.equal(a, b), name
+    with pytest.raises(ValueError, match="trunk.pt.*weak.model.width"):
+        build_trunk("small", str(tmp_path / "trunk.pt"), width=8)
+
+
+@pytest.fixture
+def default_config():
+    with open(REPO / "config.yaml") as handle:
+        return yaml.safe_load(handle)
+
+
+def _error(config):
+    with pytest.raises(ConfigError) as info:
+        validate_config(config, base_dir=REPO)
+    return str(info.value)
+
+
+def test_trunk_init_is_checked_against_backbone_and_weights(default_config, tmp_path):
+    assert validate_config(copy.deepcopy(default_config), base_dir=REPO)["weak"]["model"]["init"] == "pretrained"
+    config = copy.deepcopy(default_config)
+    config["weak"]["model"]["backbone"] = "vgg16"
+    assert "weak.model.init: pretrained is for the small backbone only" in _error(config)
+    config["weak"]["model"]["init"] = "file"
+    assert "weak.model.weights: empty" in _error(config)
+    config["weak"]["model"]["weights"] = str(tmp_path / "missing.pt")
+    assert "missing.pt is not a file" in _error(config)
+    (tmp_path / "vgg.pt").write_bytes(b"x")
+    config["weak"]["model"]["weights"] = str(tmp_path / "vgg.pt")
+    validate_config(copy.deepcopy(config), base_dir=REPO)
+    config["weak"]["model"]["init"] = "random"
+    assert "set init: file to load it" in _error(config)
