@@ -20,23 +20,25 @@ torch.set_num_threads(1)
 def test_pretraining_classes_are_not_benchmark_classes():
     benchmark_pairs = {(c.family, c.part_shape) for c in benchmark.CLASSES}
     pretrain_pairs = {(c.family, c.part_shape) for c in benchmark.PRETRAIN_CLASSES}
-    assert len(pretrain_pairs) == len(benchmark.PRETRAIN_CLASSES) == 10
+    assert len(pretrain_pairs) == len(benchmark.PRETRAIN_CLASSES) // 2 == 10
     assert not benchmark_pairs & pretrain_pairs
-    # every family holds two pretraining classes: naming one takes the body as well as the part
+    # every family holds four pretraining classes: naming one takes the body as well as the part;
+    # no scene is preferred, so context never names one
+    assert all(c.context == () for c in benchmark.PRETRAIN_CLASSES)
     families = [c.family for c in benchmark.PRETRAIN_CLASSES]
-    assert all(families.count(f) == 2 for f in benchmark.FAMILIES)
+    assert all(families.count(f) == 4 for f in benchmark.FAMILIES)
 
 
 def test_pretraining_images_are_deterministic_and_labelled():
-    images, labels = benchmark.pretraining_images(12, seed=3)
-    again, labels2 = benchmark.pretraining_images(12, seed=3)
+    images, labels = benchmark.pretraining_images(20, seed=3)
+    again, labels2 = benchmark.pretraining_images(20, seed=3)
     other, _ = benchmark.pretraining_images(12, seed=4)
-    assert len(images) == 12 and labels.shape == (12, 10)
+    assert len(images) == 20 and labels.shape == (20, 20)
     assert all(np.array_equal(a, b) for a, b in zip(images, again)) and np.array_equal(labels, labels2)
     assert not np.array_equal(images[0], other[0])
     assert (labels.sum(1) >= 1).all() and set(np.unique(labels)) <= {0.0, 1.0}
-    # primaries are balanced: the first 10 images hold every class
-    assert (labels[:10].sum(0) >= 1).all()
+    # primaries are balanced: the first 20 images hold every class
+    assert (labels.sum(0) >= 1).all()
     with pytest.raises(ValueError, match="pretrain.images"):
         benchmark.pretraining_images(0, seed=0)
 

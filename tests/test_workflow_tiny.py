@@ -80,6 +80,26 @@ def test_saliency_threshold_reruns_saliency_and_its_consumers_only(tiny_run, tmp
                 "index_dataset"} & set(jobs)
 
 
+def test_trunk_pretraining_param_reruns_the_icd_stages_only(tiny_run, tmp_path):
+    jobs = planned_jobs(tiny_run, configfile=_changed(tmp_path, "weak.pretrain.epochs", 2))
+    assert jobs["pretrain_icd_trunk"] == 1 and jobs["train_icd"] == 1 and jobs["crf"] == 6
+    assert not {"superpixels", "saliency", "base_model", "splits", "index_dataset",
+                "generate_benchmark"} & set(jobs)
+    # from scratch: no pretraining job, train_icd reruns
+    jobs = planned_jobs(tiny_run, configfile=_changed(tmp_path, "weak.model.init", "random"))
+    assert "pretrain_icd_trunk" not in jobs and jobs["train_icd"] == 1
+
+
+def test_seed_history_goes_through_the_pretrained_trunk(tiny_run, capsys):
+    assert cli(["audit", str(tiny_run / "results/weak/fold0/seed_eval")]) == 0
+    out = capsys.readouterr().out
+    for stage in ("seed_eval", "crf", "icd_scores", "train_icd", "pretrain_icd_trunk", "superpixels"):
+        assert stage in out, stage
+    record = read_json(tiny_run / "results/weak/pretrained_trunk/provenance.json")
+    assert 0.0 <= record["metrics"]["holdout_map"] <= 1.0 and record["metrics"]["images"] == 60
+    assert "trunk" in read_json(tiny_run / "results/weak/fold0/icd_model/provenance.json")["inputs"]
+
+
 def test_pseudo_labels_audit_and_tampering(tiny_run, tmp_path, capsys):
     work = Path(shutil.copytree(tiny_run / "results", tmp_path / "copy" / "results")).parent
     pseudo = work / PSEUDO

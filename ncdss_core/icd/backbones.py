@@ -32,12 +32,19 @@ def _conv_bn(cin: int, cout: int, dilation: int = 1) -> list[nn.Module]:
 
 
 def small_trunk(width: int = 32, head_channels: int = 256) -> Trunk:
-    """conv-pool x3 (stride 8, 3x3/s2/p1 pools like the DeepLab VGG) then two dilated convs."""
+    """conv-pool x3 (stride 8, 3x3/s2/p1 pools like the DeepLab VGG) then two 3x3 convs.
+
+    Receptive field 69 px, about half the side of a benchmark image (96-160 px), as VGG16-DeepLab's
+    conv5_3 (211 px) is of a VOC image. With conv5-style dilation 2 it was 101 px, most of the
+    image: every cell then saw the object and its context, and the bottom-up discriminator put
+    about half of the background on the object side (README, "Weakly-supervised seeds").
+    The last conv has a bias and no BatchNorm, like VGG's conv5_3, so its channels can be sparse."""
     w = width
     layers = [*_conv_bn(3, w), nn.MaxPool2d(3, 2, 1),
               *_conv_bn(w, 2 * w), nn.MaxPool2d(3, 2, 1),
               *_conv_bn(2 * w, 4 * w), *_conv_bn(4 * w, 4 * w), nn.MaxPool2d(3, 2, 1),
-              *_conv_bn(4 * w, 8 * w, 2), *_conv_bn(8 * w, 8 * w, 2)]
+              *_conv_bn(4 * w, 8 * w),
+              nn.Conv2d(8 * w, 8 * w, 3, padding=1), nn.ReLU(inplace=True)]
     return Trunk(nn.Sequential(*layers), 8 * w, head_channels)
 
 
