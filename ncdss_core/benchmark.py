@@ -622,13 +622,13 @@ def _plan_classes(rng, primary: int, n_classes: int = 20) -> tuple[list[int], bo
     return classes, True
 
 
-def _make_image(rng: np.random.Generator, primary: int, classes: tuple[ClassSpec, ...] = CLASSES) -> dict:
+def _make_image(rng: np.random.Generator, primary: int, table: tuple[ClassSpec, ...] = CLASSES) -> dict:
+    """One image whose objects are of the classes of `table` (ids 1..len(table))."""
     grey, _, _ = _textures()
     while True:
         w, h = (int(v) for v in rng.integers(IMAGE_SIDE[0], IMAGE_SIDE[1] + 1, size=2))
         if abs(w - h) >= 4:
             break
-    table = classes
     spec0 = table[primary - 1]
     scene = _choose_scene(rng, spec0)
     classes, multi = _plan_classes(rng, primary, len(table))

@@ -21,9 +21,13 @@ def _weak_splits(wildcards):
 
 
 def _icd_trunk(wildcards):
-    """The pretrained trunk train_icd starts from under weak.model.init: pretrained."""
-    if config["weak"]["model"]["init"] == "pretrained":
+    """What train_icd's trunk starts from: the pretrained trunk (init pretrained) or the weights
+    file (init file; an input, so that a replaced file reruns training); nothing when random."""
+    init = config["weak"]["model"]["init"]
+    if init == "pretrained":
         return {"trunk": "results/weak/pretrained_trunk"}
+    if init == "file":
+        return {"weights": config["weak"]["model"]["weights"]}
     return {}
 
 

@@ -88,6 +88,15 @@ def test_trunk_pretraining_param_reruns_the_icd_stages_only(tiny_run, tmp_path):
     # from scratch: no pretraining job, train_icd reruns
     jobs = planned_jobs(tiny_run, configfile=_changed(tmp_path, "weak.model.init", "random"))
     assert "pretrain_icd_trunk" not in jobs and jobs["train_icd"] == 1
+    # from a weights file: the same, and the file is the input
+    weights = tmp_path / "trunk.pt"
+    shutil.copy(tiny_run / "results/weak/pretrained_trunk/trunk.pt", weights)
+    config = yaml.safe_load(_changed(tmp_path, "weak.model.init", "file").read_text())
+    config["weak"]["model"]["weights"] = str(weights)
+    path = tmp_path / "file.yaml"
+    path.write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(tiny_run, configfile=path)
+    assert "pretrain_icd_trunk" not in jobs and jobs["train_icd"] == 1
 
 
 def test_seed_history_goes_through_the_pretrained_trunk(tiny_run, capsys):

@@ -46,6 +46,8 @@ with atomic_directory(smk.output[0]) as build:
         inputs["splits"] = splits
     if trunk_dir:
         inputs["trunk"] = trunk_dir
+    if smk.input.get("weights"):  # weak.model.init: file
+        inputs["weights"] = smk.input.weights
     last = history[-1] if history else {}
     write_provenance(build, stage="train_icd",
                      params={"mode": mode, "fold": fold, "model": smk.params.model, "train": smk.params.train,

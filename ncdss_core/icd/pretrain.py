@@ -63,10 +63,9 @@ class PretrainNet(nn.Module):
 class PretrainData(Dataset):
     """Augmented crops (random scale, flip, mean-colour pad, crop) with their multi-hot labels."""
 
-    def __init__(self, images: Sequence[np.ndarray], labels: np.ndarray, cfg: PretrainConfig, seed: int,
-                 train: bool = True):
+    def __init__(self, images: Sequence[np.ndarray], labels: np.ndarray, cfg: PretrainConfig, seed: int):
         self.images, self.labels = list(images), labels.astype(np.float32)
-        self.cfg, self.seed, self.train = cfg, seed, train
+        self.cfg, self.seed = cfg, seed
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -74,11 +73,10 @@ class PretrainData(Dataset):
 
     def __getitem__(self, index: int):
         rgb = self.images[index]
-        if self.train:
-            # randomness from (seed, epoch, index): the same whatever the worker count
-            rng = np.random.default_rng((self.seed, self.epoch, index))
-            dummy = np.zeros(rgb.shape[:2], np.int32)
-            rgb, _ = augment(rgb, dummy, self.cfg.crop, self.cfg.scales, self.cfg.flip, rng)
+        # randomness from (seed, epoch, index): the same whatever the worker count
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        no_superpixels = np.zeros(rgb.shape[:2], np.int32)
+        rgb, _ = augment(rgb, no_superpixels, self.cfg.crop, self.cfg.scales, self.cfg.flip, rng)
         return normalize_image(rgb), torch.from_numpy(self.labels[index])
 
 
