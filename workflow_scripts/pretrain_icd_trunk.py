@@ -18,7 +18,8 @@ cfg = PretrainConfig.from_params(smk.params.pretrain)
 images, labels = pretraining_images(cfg.images, seed)
 logger.info("%d generated images of %d pretraining classes (%.2f labels per image)", len(images),
             labels.shape[1], float(labels.sum(1).mean()))
-model, history = pretrain_trunk(small_trunk(smk.params.width), images, labels, cfg, seed, logger)
+dev = device()
+model, history = pretrain_trunk(small_trunk(smk.params.width), images, labels, cfg, seed, dev, logger)
 with atomic_directory(smk.output[0]) as build:
     torch.save(model.trunk.state_dict(), build / "trunk.pt")
     atomic_write_json(build / "history.json", history)
@@ -27,5 +28,5 @@ with atomic_directory(smk.output[0]) as build:
                      params={"width": smk.params.width, "pretrain": smk.params.pretrain,
                              "classes": {spec.name: f"{spec.family} body, {spec.part_colour} {spec.part_shape} "
                                                     f"at {spec.anchor}" for spec in PRETRAIN_CLASSES}},
-                     inputs={}, artifact_path=smk.output[0], seed=seed, device=device(), started=started,
+                     inputs={}, artifact_path=smk.output[0], seed=seed, device=dev, started=started,
                      metrics={"images": len(images), "loss": last["loss"], "holdout_map": last["holdout_map"]})

@@ -88,23 +88,25 @@ def split_holdout(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
 
 
 @torch.no_grad()
-def mean_average_precision(model: PretrainNet, images: Sequence[np.ndarray], labels: np.ndarray) -> float:
+def mean_average_precision(model: PretrainNet, images: Sequence[np.ndarray], labels: np.ndarray,
+                           device: str = "cpu") -> float:
     """Mean over classes of the average precision on whole images (no augmentation)."""
     if len(images) == 0:
         return float("nan")
     model.eval()
-    scores = np.stack([model(normalize_image(rgb)[None])[0].numpy() for rgb in images])
+    scores = np.stack([model(normalize_image(rgb)[None].to(device))[0].cpu().numpy() for rgb in images])
     present = labels.sum(0) > 0
     return float(average_precision_score(labels[:, present], scores[:, present], average="macro"))
 
 
 def pretrain_trunk(trunk: Trunk, images: Sequence[np.ndarray], labels: np.ndarray, cfg: PretrainConfig,
-                   seed: int, logger: logging.Logger | None = None) -> tuple[PretrainNet, list[dict]]:
+                   seed: int, device: str = "cpu",
+                   logger: logging.Logger | None = None) -> tuple[PretrainNet, list[dict]]:
     """Train trunk + classifier with Adam and a per-epoch poly learning rate; returns the network
-    and one record per epoch (loss, held-out mAP, seconds)."""
+    (moved back to the CPU) and one record per epoch (loss, held-out mAP, seconds)."""
     logger = logger or logging.getLogger("ncdss.pretrain")
     torch.manual_seed(seed)
-    model = PretrainNet(trunk, labels.shape[1])
+    model = PretrainNet(trunk, labels.shape[1]).to(device)
     train_idx, hold_idx = split_holdout(len(images), cfg.holdout, seed)
     data = PretrainData([images[i] for i in train_idx], labels[train_idx], cfg, seed)
     hold_images, hold_labels = [images[i] for i in hold_idx], labels[hold_idx]
@@ -126,6 +128,7 @@ def pretrain_trunk(trunk: Trunk, images: Sequence[np.ndarray], labels: np.ndarra
         model.train()
         total, count, start = 0.0, 0, time.monotonic()
         for x, y in loader:
+            x, y = x.to(device), y.to(device)
             # summed over classes, averaged over the batch (the ICD CAM loss's scaling)
             loss = loss_fn(model(x), y) / x.shape[0]
             if not torch.isfinite(loss):
@@ -136,9 +139,9 @@ def pretrain_trunk(trunk: Trunk, images: Sequence[np.ndarray], labels: np.ndarra
             total += loss.item()
             count += 1
         record = {"epoch": epoch, "lr": lr, "loss": total / max(count, 1),
-                  "holdout_map": mean_average_precision(model, hold_images, hold_labels),
+                  "holdout_map": mean_average_precision(model, hold_images, hold_labels, device),
                   "seconds": round(time.monotonic() - start, 2)}
         history.append(record)
         logger.info("pretrain epoch %d/%d lr %.2e loss %.4f held-out mAP %.3f (%.1fs)", epoch + 1, cfg.epochs,
                     lr, record["loss"], record["holdout_map"], record["seconds"])
-    return model, history
+    return model.cpu(), history
