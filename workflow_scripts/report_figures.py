@@ -20,7 +20,9 @@ names = {0: "background", **{i + 1: n for i, n in enumerate(dataset.class_names)
 
 seed_quality_figure(smk.input.seed_eval, names, smk.output.seed_quality)
 entropy_histogram(smk.input.ranking, smk.output.entropy)
-training_curves({"ICD (CAM + ICD branches)": f"{smk.input.icd_model}/history.json",
+trunk = {"ICD trunk pretraining": f"{smk.input.trunk}/history.json"} if smk.input.get("trunk") else {}
+training_curves({**trunk,
+                 "ICD (CAM + ICD branches)": f"{smk.input.icd_model}/history.json",
                  "base": f"{smk.input.base}/history.json",
                  "basic": f"{smk.input.basic}/history.json",
                  "EUMS": f"{smk.input.eums}/history.json"}, smk.output.curves)
