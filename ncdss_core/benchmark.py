@@ -14,6 +14,8 @@ Families are laid out so that every PASCAL-5^i fold group (ids 5i+1..5i+5, and f
 class comes in two colour modes shared with other classes, so image prototypes are multi-modal.
 
 Output: the MaskContrast layout plus VOC `Annotations/`; see `README.md, "The embedded benchmark"`.
+`pretraining_images` draws, from the same generator, images of 20 other classes (PRETRAIN_CLASSES)
+on which the small ICD trunk is pretrained, the stand-in for ImageNet.
 The same (size, seed) gives the same bytes; bump `BENCHMARK_VERSION` whenever output bytes change.
 """
 
