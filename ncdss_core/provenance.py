@@ -184,6 +184,14 @@ def write_provenance(
     return atomic_write_json(build_dir / PROVENANCE, record)
 
 
+def split_epoch_seconds(history: list[dict]) -> tuple[list[dict], list[float]]:
+    """A training history without its per-epoch wall-clock `seconds`, and those seconds. The seconds
+    differ on every run, so they go into the provenance record, not into the artifact's files:
+    the same config and seed then give the same bytes."""
+    return ([{k: v for k, v in r.items() if k != "seconds"} for r in history],
+            [r.get("seconds") for r in history])
+
+
 def read_provenance(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     prov = path if path.name == PROVENANCE else provenance_path_of(path)

@@ -7,7 +7,7 @@ from ncdss_core.benchmark import PRETRAIN_CLASSES, pretraining_images
 from ncdss_core.icd.backbones import small_trunk
 from ncdss_core.icd.pretrain import PretrainConfig, pretrain_trunk
 from ncdss_core.io import atomic_directory, atomic_write_json
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.provenance import now, split_epoch_seconds, write_provenance
 from ncdss_core.runtime import device, stage_context
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
@@ -20,6 +20,7 @@ logger.info("%d generated images of %d pretraining classes (%.2f labels per imag
             labels.shape[1], float(labels.sum(1).mean()))
 dev = device()
 model, history = pretrain_trunk(small_trunk(smk.params.width), images, labels, cfg, seed, dev, logger)
+history, epoch_seconds = split_epoch_seconds(history)
 with atomic_directory(smk.output[0]) as build:
     torch.save(model.trunk.state_dict(), build / "trunk.pt")
     atomic_write_json(build / "history.json", history)
@@ -29,4 +30,5 @@ with atomic_directory(smk.output[0]) as build:
                              "classes": {spec.name: f"{spec.family} body, {spec.part_colour} {spec.part_shape} "
                                                     f"at {spec.anchor}" for spec in PRETRAIN_CLASSES}},
                      inputs={}, artifact_path=smk.output[0], seed=seed, device=dev, started=started,
-                     metrics={"images": len(images), "loss": last["loss"], "holdout_map": last["holdout_map"]})
+                     metrics={"images": len(images), "loss": last["loss"], "holdout_map": last["holdout_map"]},
+                     extra={"epoch_seconds": epoch_seconds})
