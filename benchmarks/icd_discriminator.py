@@ -6,7 +6,10 @@ For every class, on up to --per-class single-label training images of a finished
   often the per-image ReLU(CAM) rule picks that side;
 - the bottom-up positive side and the top-down foreground (logit > 0) as fractions of the image,
   with their precision and recall against the object's ground truth, next to the object's own
-  fraction of the image (all on the stride-8 grid).
+  fraction of the image (all on the stride-8 grid);
+- the signed bottom-up score on object and on background cells (mean, and the background's
+  standard deviation and fraction on the object side): the zero threshold separates them only
+  when the background sits below zero.
 
 Usage (a run directory whose results/weak/fold{F}/icd_model exists):
 
@@ -28,6 +31,15 @@ from ncdss_core.dataset_index import read_index  # noqa: E402
 from ncdss_core.datasets import open_dataset  # noqa: E402
 from ncdss_core.icd.infer import canvas_size, load_model  # noqa: E402
 from ncdss_core.icd.train import PAD_RGB, normalize_image  # noqa: E402
+
+
+def _projections(signed: np.ndarray, obj: np.ndarray, back: np.ndarray) -> list[float]:
+    """Mean signed bottom-up score on object cells and on background cells, the background's
+    standard deviation, and the fraction of background cells on the object side (score > 0)."""
+    o, b = signed[obj], signed[back]
+    if len(o) == 0 or len(b) == 0:
+        return [np.nan] * 4
+    return [float(o.mean()), float(b.mean()), float(b.std()), float((b > 0).mean())]
 
 
 def side_stats(run: Path, fold: str, per_class: int) -> list[dict]:
@@ -62,6 +74,9 @@ def side_stats(run: Path, fold: str, per_class: int) -> list[dict]:
         obj = np.zeros((size, size), bool)
         obj[:h, :w] = gt == present[0]
         obj = obj[::8, ::8][: s.shape[0], : s.shape[1]]
+        back = np.zeros((size, size), bool)
+        back[:h, :w] = gt == 0
+        back = back[::8, ::8][: s.shape[0], : s.shape[1]]
         valid = np.zeros_like(obj)
         valid[: (h + 7) // 8, : (w + 7) // 8] = True
         pos, neg = (s > 0) & valid, (s < 0) & valid
@@ -75,7 +90,8 @@ def side_stats(run: Path, fold: str, per_class: int) -> list[dict]:
                         bottom_up.sum() / n_valid, (bottom_up & obj).sum() / max(bottom_up.sum(), 1),
                         (bottom_up & obj).sum() / n_obj,
                         top_down.sum() / n_valid, (top_down & obj).sum() / max(top_down.sum(), 1),
-                        (top_down & obj).sum() / n_obj])
+                        (top_down & obj).sum() / n_obj,
+                        *_projections(s * sign[k], obj, back)])
     out = []
     for k, cls in enumerate(classes):
         a = np.asarray(rows[k], float)
@@ -85,7 +101,9 @@ def side_stats(run: Path, fold: str, per_class: int) -> list[dict]:
         out.append({"class": cls, "sign": int(sign[k]), "sign_changes": flips[k], "images": len(a),
                     "sign_is_object_side": m[0], "cam_rule_is_object_side": m[1], "object_fraction": m[2],
                     "bottom_up_fraction": m[3], "bottom_up_precision": m[4], "bottom_up_recall": m[5],
-                    "top_down_fraction": m[6], "top_down_precision": m[7], "top_down_recall": m[8]})
+                    "top_down_fraction": m[6], "top_down_precision": m[7], "top_down_recall": m[8],
+                    "object_projection": m[9], "background_projection": m[10],
+                    "background_projection_sd": m[11], "background_positive": m[12]})
     return out
 
 
@@ -102,7 +120,7 @@ def main() -> None:
     print("|" + "---|" * len(keys))
     for r in rows:
         print("| " + " | ".join(f"{r[k]:.2f}" if isinstance(r[k], float) else str(r[k]) for k in keys) + " |")
-    mean = {k: np.mean([r[k] for r in rows]) for k in keys[4:]}
+    mean = {k: np.nanmean([r[k] for r in rows]) for k in keys[4:]}
     print("| mean | | | | " + " | ".join(f"{v:.2f}" for v in mean.values()) + " |")
 
 
