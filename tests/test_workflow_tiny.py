@@ -99,16 +99,18 @@ def test_trunk_pretraining_param_reruns_the_icd_stages_only(tiny_run, tmp_path):
     assert "pretrain_icd_trunk" not in jobs and jobs["train_icd"] == 1
 
 
-def test_rerun_trunk_pretraining_gives_the_same_bytes(tiny_run, tmp_path):
+def test_rerun_trunk_pretraining_and_icd_training_give_the_same_bytes(tiny_run, tmp_path):
     work = tmp_path / "copy"
     shutil.copytree(tiny_run, work, symlinks=True)
-    stage = work / "results/weak/pretrained_trunk"
-    before = read_json(stage / "provenance.json")
-    snakemake(work, "--cores", "2", "--forcerun", "pretrain_icd_trunk", "--until", "pretrain_icd_trunk")
-    after = read_json(stage / "provenance.json")
-    assert after["timings"] != before["timings"], "pretrain_icd_trunk did not rerun"
-    assert after["output"] == before["output"] and (stage / "trunk.pt").is_file()
-    assert len(after["extra"]["epoch_seconds"]) == 1  # wall-clock times live in the record only
+    stages = {"results/weak/pretrained_trunk": "trunk.pt", "results/weak/fold0/icd_model": "model.pt"}
+    before = {s: read_json(work / s / "provenance.json") for s in stages}
+    snakemake(work, "--cores", "2", "--forcerun", "pretrain_icd_trunk", "train_icd", "--until", "train_icd")
+    for stage, weights in stages.items():
+        after = read_json(work / stage / "provenance.json")
+        assert after["timings"] != before[stage]["timings"], f"{stage} did not rerun"
+        assert after["output"] == before[stage]["output"] and weights in after["output"]["files"], stage
+        # wall-clock times live in the record only
+        assert len(after["extra"]["epoch_seconds"]) == len(read_json(work / stage / "history.json"))
 
 
 def test_seed_history_goes_through_the_pretrained_trunk(tiny_run, capsys):

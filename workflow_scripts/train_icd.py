@@ -6,7 +6,7 @@ from ncdss_core.icd.data import fold_image_ids, label_matrix, output_classes
 from ncdss_core.icd.infer import save_model
 from ncdss_core.icd.train import ICDTrainData, TrainConfig, build_model, train_icd
 from ncdss_core.io import atomic_directory, atomic_write_json, write_ids
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.provenance import now, split_epoch_seconds, write_provenance
 from ncdss_core.runtime import device, stage_context
 from ncdss_core.superpixels import SuperpixelReader
 
@@ -37,6 +37,7 @@ dev = device()
 history = train_icd(model, ICDTrainData(train_ids, labels, dataset.read_image, reader.read, cfg, seed), cfg,
                     seed, dev, logger)
 model.cpu()
+history, epoch_seconds = split_epoch_seconds(history)  # wall-clock times: provenance only
 with atomic_directory(smk.output[0]) as build:
     save_model(build / "model.pt", model, cfg, classes, history)
     atomic_write_json(build / "history.json", history)
@@ -54,4 +55,5 @@ with atomic_directory(smk.output[0]) as build:
                              "dataset": smk.params.dataset},
                      inputs=inputs, artifact_path=smk.output[0], seed=seed, device=dev, started=started,
                      metrics={"train_images": len(train_ids), "classes": classes,
-                              **{k: v for k, v in last.items() if k.startswith("loss_")}})
+                              **{k: v for k, v in last.items() if k.startswith("loss_")}},
+                     extra={"epoch_seconds": epoch_seconds})
