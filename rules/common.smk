@@ -71,10 +71,8 @@ def report_inputs(wildcards):
     fold = wildcards.fold
     weak = weak_fold(fold)
     k = int(config["discovery"]["k"])
-    # the pretrained ICD trunk, when there is one (weak.model.init: pretrained), for its curve
-    pretrained = {"trunk": "results/weak/pretrained_trunk"} if config["weak"]["model"]["init"] == "pretrained" else {}
     return {
-        **pretrained,
+        **pretrained_trunk_input(),  # for its curve (rules/weak_common.smk)
         "dataset": DATASET,
         "seed_eval": f"results/weak/fold{weak}/seed_eval",
         "icd_model": f"results/weak/fold{weak}/icd_model",

@@ -4,7 +4,7 @@
 
 rule pretrain_icd_trunk:
     output:
-        directory("results/weak/pretrained_trunk"),
+        directory(PRETRAINED_TRUNK),
     params:
         width=tracked("weak.model.width"),
         pretrain=tracked("weak.pretrain"),

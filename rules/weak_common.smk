@@ -20,15 +20,20 @@ def _weak_splits(wildcards):
     return [] if wildcards.fold == "all" else [splits_dir(wildcards.fold)]
 
 
+PRETRAINED_TRUNK = "results/weak/pretrained_trunk"
+
+
+def pretrained_trunk_input():
+    """{"trunk": the pretrain_icd_trunk artifact} under weak.model.init: pretrained, else {}."""
+    return {"trunk": PRETRAINED_TRUNK} if config["weak"]["model"]["init"] == "pretrained" else {}
+
+
 def _icd_trunk(wildcards):
     """What train_icd's trunk starts from: the pretrained trunk (init pretrained) or the weights
     file (init file; an input, so that a replaced file reruns training); nothing when random."""
-    init = config["weak"]["model"]["init"]
-    if init == "pretrained":
-        return {"trunk": "results/weak/pretrained_trunk"}
-    if init == "file":
+    if config["weak"]["model"]["init"] == "file":
         return {"weights": config["weak"]["model"]["weights"]}
-    return {}
+    return pretrained_trunk_input()
 
 
 def _seed_saliency(wildcards):

@@ -78,3 +78,19 @@ def test_k_smaller_than_the_folds_novel_classes(default_config):
 def test_clean_ratio_outside_open_interval(default_config, ratio):
     default_config["finetune"]["clean_ratio"] = ratio
     assert "config key finetune.clean_ratio" in _error(default_config)
+
+
+def test_trunk_init_is_checked_against_backbone_and_weights(default_config, tmp_path):
+    assert validate_config(copy.deepcopy(default_config), base_dir=REPO)["weak"]["model"]["init"] == "pretrained"
+    config = copy.deepcopy(default_config)
+    config["weak"]["model"]["backbone"] = "vgg16"
+    assert "weak.model.init: pretrained is for the small backbone only" in _error(config)
+    config["weak"]["model"]["init"] = "file"
+    assert "weak.model.weights: empty" in _error(config)
+    config["weak"]["model"]["weights"] = str(tmp_path / "missing.pt")
+    assert "missing.pt is not a file" in _error(config)
+    (tmp_path / "vgg.pt").write_bytes(b"x")
+    config["weak"]["model"]["weights"] = str(tmp_path / "vgg.pt")
+    validate_config(copy.deepcopy(config), base_dir=REPO)
+    config["weak"]["model"]["init"] = "random"
+    assert "set init: file to load it" in _error(config)

@@ -1,18 +1,13 @@
 """The pretrained small trunk: generated images of classes that are not benchmark classes, a
-classifier that learns, a state dict that train_icd loads, and config checks."""
-
-import copy
+classifier that learns, and a state dict that train_icd loads (weak.model.init: test_config.py)."""
 
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from ncdss_core import benchmark
-from ncdss_core.config import ConfigError, validate_config
 from ncdss_core.icd.backbones import build_trunk, small_trunk
 from ncdss_core.icd.pretrain import PretrainConfig, pretrain_trunk, split_holdout
-from conftest import REPO
 
 torch.set_num_threads(1)
 
@@ -68,31 +63,3 @@ def test_pretraining_learns_and_is_deterministic(tmp_path):
         assert torch.equal(a, b), name
     with pytest.raises(ValueError, match="trunk.pt.*weak.model.width"):
         build_trunk("small", str(tmp_path / "trunk.pt"), width=8)
-
-
-@pytest.fixture
-def default_config():
-    with open(REPO / "config.yaml") as handle:
-        return yaml.safe_load(handle)
-
-
-def _error(config):
-    with pytest.raises(ConfigError) as info:
-        validate_config(config, base_dir=REPO)
-    return str(info.value)
-
-
-def test_trunk_init_is_checked_against_backbone_and_weights(default_config, tmp_path):
-    assert validate_config(copy.deepcopy(default_config), base_dir=REPO)["weak"]["model"]["init"] == "pretrained"
-    config = copy.deepcopy(default_config)
-    config["weak"]["model"]["backbone"] = "vgg16"
-    assert "weak.model.init: pretrained is for the small backbone only" in _error(config)
-    config["weak"]["model"]["init"] = "file"
-    assert "weak.model.weights: empty" in _error(config)
-    config["weak"]["model"]["weights"] = str(tmp_path / "missing.pt")
-    assert "missing.pt is not a file" in _error(config)
-    (tmp_path / "vgg.pt").write_bytes(b"x")
-    config["weak"]["model"]["weights"] = str(tmp_path / "vgg.pt")
-    validate_config(copy.deepcopy(config), base_dir=REPO)
-    config["weak"]["model"]["init"] = "random"
-    assert "set init: file to load it" in _error(config)
