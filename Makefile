@@ -15,12 +15,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Main job: the whole DAG on the embedded benchmark (default config), then its HTML report.
+# Main job: the whole DAG on the generated dataset (default config), then its HTML report.
 run: setup
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config.yaml
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config.yaml --report results/report.html
 
-# Whole test suite (unit + workflow tests on the tiny benchmark).
+# Whole test suite (unit + workflow tests on the tiny generated dataset).
 test: setup
 	$(VENV)/bin/python -m pytest
 

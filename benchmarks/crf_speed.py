@@ -4,7 +4,7 @@ The serial baseline calls pydensecrf directly, image after image, with the same 
 same parameters (config.yaml `crf`). Both read the same images and seeds; the script checks that
 the outputs are identical and prints images/s for each.
 
-    .venv/bin/python benchmarks/crf_speed.py --root results/benchmark --images 200 --threads 2
+    .venv/bin/python benchmarks/crf_speed.py --root results/generated --images 200 --threads 2
 
 Seeds: `--seeds DIR` (a seeds/{variant}/{shard} folder) or, by default, the ground truth with a
 band of 255 around every object (what the CRF sees is the same amount of work per pixel).
@@ -27,9 +27,9 @@ import numpy as np  # noqa: E402
 import pydensecrf.densecrf as dcrf  # noqa: E402
 import yaml  # noqa: E402
 
-from ncdss_core.crf import CRFParams, refine_many  # noqa: E402
-from ncdss_core.datasets import open_dataset  # noqa: E402
-from ncdss_core.io import read_label_png  # noqa: E402
+from ncdss_core.weak.crf import CRFParams, refine_many  # noqa: E402
+from ncdss_core.data.datasets import open_dataset  # noqa: E402
+from ncdss_core.data.files import read_label_png  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -67,8 +67,8 @@ def gt_seed(label: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--root", default="results/benchmark")
-    parser.add_argument("--kind", default="benchmark")
+    parser.add_argument("--root", default="results/generated")
+    parser.add_argument("--kind", default="generated")
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seeds", default="")

@@ -27,10 +27,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ncdss_core.dataset_index import read_index  # noqa: E402
-from ncdss_core.datasets import open_dataset  # noqa: E402
-from ncdss_core.icd.infer import canvas_size, load_model  # noqa: E402
-from ncdss_core.icd.train import PAD_RGB, normalize_image  # noqa: E402
+from ncdss_core.data.index import read_index  # noqa: E402
+from ncdss_core.data.datasets import open_dataset  # noqa: E402
+from ncdss_core.weak.infer import canvas_size, load_model  # noqa: E402
+from ncdss_core.weak.trainer import PAD_RGB, normalize_image  # noqa: E402
 
 
 def _projections(signed: np.ndarray, obj: np.ndarray, back: np.ndarray) -> list[float]:

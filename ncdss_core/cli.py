@@ -8,19 +8,19 @@ import importlib
 import sys
 from pathlib import Path
 
-from .runtime import setup_logging
+from ncdss_core.runtime import setup_logging
 
 
 def _guess_kind(root: Path) -> str:
     if (root / "train2014.txt").is_file() or (root / "val2014.txt").is_file():
         return "coco"
-    if (root / "benchmark.json").is_file():
-        return "benchmark"
+    if (root / "generated.json").is_file():
+        return "generated"
     return "voc"
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from .datasets import DatasetError, open_dataset, scan
+    from ncdss_core.data.datasets import DatasetError, open_dataset, scan
 
     root = Path(args.root)
     kind = args.kind or _guess_kind(root)
@@ -39,7 +39,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from .audit import audit, format_chain
+    from ncdss_core.provenance.audit import audit, format_chain
 
     path = Path(args.path)
     if not path.exists():
@@ -53,7 +53,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .audit import diff
+    from ncdss_core.provenance.audit import diff
 
     lines = diff(args.a, args.b)
     print("\n".join(lines) if lines else "the two histories are identical")
@@ -61,7 +61,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .config import ConfigError, load_config
+    from ncdss_core.config import ConfigError, load_config
 
     try:
         load_config(args.config)
@@ -72,11 +72,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_generate_benchmark(args: argparse.Namespace) -> int:
-    from .benchmark import generate
+def cmd_generate_dataset(args: argparse.Namespace) -> int:
+    from ncdss_core.data.generated import generate
 
     summary = generate(args.root, size=args.size, seed=args.seed)
-    print(f"wrote {args.size} benchmark to {args.root}: {summary.get('n_trainaug', '?')} trainaug, "
+    print(f"wrote the {args.size} generated dataset to {args.root}: {summary.get('n_trainaug', '?')} trainaug, "
           f"{summary.get('n_val', '?')} val")
     return 0
 
@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scan", help="check a dataset file by file")
     p.add_argument("root")
-    p.add_argument("--kind", choices=["voc", "coco", "benchmark"], help="default: guessed from the layout")
+    p.add_argument("--kind", choices=["voc", "coco", "generated"], help="default: guessed from the layout")
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("audit", help="verify an artifact's digests and print its history")
@@ -111,11 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", nargs="?", default="config.yaml")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("generate-benchmark", help="write the embedded benchmark dataset")
+    p = sub.add_parser("generate-dataset", help="write the generated dataset dataset")
     p.add_argument("root")
     p.add_argument("--size", default="default", choices=["tiny", "default"])
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=cmd_generate_benchmark)
+    p.set_defaults(func=cmd_generate_dataset)
 
     for name, module, function, text in DELEGATED:
         p = sub.add_parser(name, help=text, add_help=False)
@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # name, module, function(argv) -> exit code, help
 DELEGATED = [
-    ("eval", "ncdss_core.evaluate", "eval_main", "evaluate given checkpoints on a dataset and print the table"),
+    ("eval", "ncdss_core.evaluation.evaluate", "eval_main", "evaluate given checkpoints on a dataset and print the table"),
     ("install-profile", "ncdss_core.slurm_profile", "install_main",
      "install the Slurm profile as the user's `slurm` profile"),
 ]

@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .folds import novel_classes, valid_folds
+from ncdss_core.data.folds import novel_classes, valid_folds
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
 
@@ -74,7 +74,7 @@ def semantic_problems(config: dict, base_dir: Path) -> list[str]:
         path = Path(root) if Path(root).is_absolute() else base_dir / root
         if not path.is_dir():
             problems.append(f"config key dataset.root: {path} does not exist (dataset.kind {kind} "
-                            f"reads an existing dataset; only kind benchmark is generated)")
+                            f"reads an existing dataset; only kind generated is written by the workflow)")
     if kind is None:
         return problems
     folds = config.get("folds", [])

@@ -7,7 +7,7 @@ sys.path.insert(0, workflow.basedir)
 from snakemake.exceptions import WorkflowError
 
 from ncdss_core.config import ConfigError, validate_config
-from ncdss_core.shards import shard_name
+from ncdss_core.data.shards import shard_name
 
 try:
     _validated = validate_config(config, base_dir=".")
@@ -53,8 +53,8 @@ def splits_dir(fold):
 
 
 def dataset_source():
-    """The generated benchmark directory, or the list files of an existing dataset."""
-    if DATASET_KIND == "benchmark":
+    """The generated dataset directory, or the list files of an existing dataset."""
+    if DATASET_KIND == "generated":
         return DATASET_ROOT
     if DATASET_KIND == "coco":
         return [f"{DATASET_ROOT}/train2014.txt", f"{DATASET_ROOT}/val2014.txt"]

@@ -1,23 +1,23 @@
 # The dataset artifact and the fold lists.
 
 
-if DATASET_KIND == "benchmark":
+if DATASET_KIND == "generated":
 
-    rule generate_benchmark:
+    rule generate_dataset:
         output:
             directory(DATASET_ROOT),
         params:
-            size=tracked("dataset.benchmark_size"),
-            seed=tracked("dataset.benchmark_seed"),
+            size=tracked("dataset.generated_size"),
+            seed=tracked("dataset.generated_seed"),
         log:
-            "logs/generate_benchmark.log",
+            "logs/generate_dataset.log",
         benchmark:
-            "results/benchmarks/generate_benchmark.tsv"
+            "results/benchmarks/generate_dataset.tsv"
         threads: 1
         conda:
             "../envs/cpu.yaml"
         script:
-            "../workflow_scripts/generate_benchmark.py"
+            "../workflow_scripts/generate_dataset.py"
 
 
 rule index_dataset:

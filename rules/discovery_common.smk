@@ -1,6 +1,6 @@
 # Helpers of the discovery families (base.smk, discovery.smk, finetune.smk, evaluate.smk): paths,
 # input functions, tracked params, and the target lists of `all`. Functions only (lint: no rules).
-from ncdss_core.variants import ABLATIONS, VARIANTS, backbone_init
+from ncdss_core.discovery.variants import ABLATIONS, VARIANTS, backbone_init
 
 
 # --- paths --------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Shared fixtures: a small hand-made VOC-layout dataset and the tiny embedded benchmark."""
+"""Shared fixtures: a small hand-made VOC-layout dataset and the tiny generated dataset."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ncdss_core.folds import VOC_CLASSES
-from ncdss_core.io import write_label_png
+from ncdss_core.data.folds import VOC_CLASSES
+from ncdss_core.data.files import write_label_png
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -62,19 +62,19 @@ def small_voc(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_benchmark(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny embedded benchmark, generated once per test session (read-only for tests)."""
-    from ncdss_core.benchmark import generate
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny generated dataset, generated once per test session (read-only for tests)."""
+    from ncdss_core.data.generated import generate
 
-    root = tmp_path_factory.mktemp("benchmark") / "tiny"
+    root = tmp_path_factory.mktemp("generated") / "tiny"
     generate(root, size="tiny", seed=0)
     return root
 
 
 @pytest.fixture
-def tiny_benchmark_copy(tiny_benchmark: Path, tmp_path: Path) -> Path:
-    """A private copy of the tiny benchmark that a test may corrupt."""
-    return Path(shutil.copytree(tiny_benchmark, tmp_path / "tiny"))
+def tiny_dataset_copy(tiny_dataset: Path, tmp_path: Path) -> Path:
+    """A private copy of the tiny generated dataset that a test may corrupt."""
+    return Path(shutil.copytree(tiny_dataset, tmp_path / "tiny"))
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ncdss_core.io import write_ids, write_label_png
+from ncdss_core.data.files import write_ids, write_label_png
 
 
 def class_colour(c: int) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Rule base_model: train the base model of one fold (full or weak supervision)."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
-from ncdss_core.datasets import open_dataset
-from ncdss_core.finetune import train_base_model
-from ncdss_core.io import atomic_directory, read_ids
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.discovery.runners import train_base_model
+from ncdss_core.provenance.atomic import atomic_directory
+from ncdss_core.data.files import read_ids
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import device, stage_context
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)

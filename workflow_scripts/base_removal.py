@@ -3,13 +3,14 @@
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 import torch
 
-from ncdss_core.datasets import open_dataset
-from ncdss_core.discovery import remove_base_shard
-from ncdss_core.finetune import new_model, read_model
-from ncdss_core.io import atomic_directory, read_ids
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.discovery.base_removal import remove_base_shard
+from ncdss_core.discovery.runners import new_model, read_model
+from ncdss_core.provenance.atomic import atomic_directory
+from ncdss_core.data.files import read_ids
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import device, stage_context
-from ncdss_core.shards import shard_ids
+from ncdss_core.data.shards import shard_ids
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 p = smk.params

@@ -1,8 +1,8 @@
 """Rule clustering: PCA-whitened k-means over the prototypes of all shards of a fold."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
-from ncdss_core.discovery import cluster_fold
-from ncdss_core.io import atomic_directory
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.discovery.base_removal import cluster_fold
+from ncdss_core.provenance.atomic import atomic_directory
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import stage_context
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)

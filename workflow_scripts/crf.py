@@ -3,10 +3,11 @@ import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 import time
 from pathlib import Path
 
-from ncdss_core.crf import CRFParams, refine_many
-from ncdss_core.datasets import open_dataset
-from ncdss_core.io import atomic_directory, read_label_png, write_label_png
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.weak.crf import CRFParams, refine_many
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.provenance.atomic import atomic_directory
+from ncdss_core.data.files import read_label_png, write_label_png
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import progress, stage_context
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)

@@ -1,12 +1,12 @@
 """Rules evaluate, evaluate_ablation: the selected and the last checkpoint of a model on the
 evaluation split (novel mIoU after matching, base mIoU, all-class mIoU)."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
-from ncdss_core.datasets import open_dataset
-from ncdss_core.evaluate import percent, scores_of
-from ncdss_core.io import atomic_directory, atomic_write_json, atomic_write_text
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.evaluation.evaluate import percent, scores_of
+from ncdss_core.provenance.atomic import atomic_directory, atomic_write_json, atomic_write_text
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import device, stage_context
-from ncdss_core.segmodel import load_checkpoint
+from ncdss_core.models.segmodel import load_checkpoint
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 p = smk.params

@@ -1,11 +1,12 @@
 """Rules finetune_basic, finetune_eums, finetune_ablation: one fine-tuning run of a variant
 (basic framework, EUMS, or an ablation row) from the configured weights or the base model's backbone."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
-from ncdss_core.datasets import open_dataset
-from ncdss_core.finetune import VARIANTS, train_finetune_model
-from ncdss_core.variants import backbone_init
-from ncdss_core.io import atomic_directory, read_ids
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.discovery.runners import VARIANTS, train_finetune_model
+from ncdss_core.discovery.variants import backbone_init
+from ncdss_core.provenance.atomic import atomic_directory
+from ncdss_core.data.files import read_ids
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import device, stage_context
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)

@@ -1,13 +1,14 @@
 """Rule icd_scores: CAM and top-down ICD scores of one shard of the fold's images."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
-from ncdss_core.dataset_index import read_index
-from ncdss_core.datasets import open_dataset
-from ncdss_core.icd.data import fold_image_ids, present_channels
-from ncdss_core.icd.infer import ScoreStore, infer_image, load_model
-from ncdss_core.io import atomic_directory, write_ids
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.data.index import read_index
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.weak.images import fold_image_ids, present_channels
+from ncdss_core.weak.infer import ScoreStore, infer_image, load_model
+from ncdss_core.provenance.atomic import atomic_directory
+from ncdss_core.data.files import write_ids
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import device, progress, stage_context
-from ncdss_core.shards import shard_ids
+from ncdss_core.data.shards import shard_ids
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 logger = stage_context(smk, seed=smk.params.seed)

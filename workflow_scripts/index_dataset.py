@@ -1,9 +1,17 @@
 """Rule index_dataset: scan the dataset (stop on any problem), index it, hash its files."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
-from ncdss_core.dataset_index import INDEX, MANIFEST, SCAN, build_index, build_manifest, check_dataset, write_index
-from ncdss_core.datasets import open_dataset
-from ncdss_core.io import atomic_directory, atomic_write_json
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.data.index import (
+    INDEX,
+    MANIFEST,
+    SCAN,
+    build_index,
+    build_manifest,
+    check_dataset,
+    write_index,
+)
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.provenance.atomic import atomic_directory, atomic_write_json
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import stage_context
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
@@ -18,8 +26,8 @@ with atomic_directory(smk.output[0]) as build:
     write_index(build / INDEX, build_index(dataset))
     atomic_write_json(build / MANIFEST, {"root": str(dataset.root), "kind": dataset.kind,
                                          "files": build_manifest(dataset)})
-    # The generated benchmark carries its own provenance; an external dataset ends the chain here.
-    inputs = {"benchmark": params["root"]} if params["kind"] == "benchmark" else {}
+    # The generated dataset carries its own provenance; an external dataset ends the chain here.
+    inputs = {"generated": params["root"]} if params["kind"] == "generated" else {}
     write_provenance(build, stage="index_dataset", params=params, inputs=inputs,
                      artifact_path=smk.output[0], started=started,
                      metrics={"images": summary["splits"]})

@@ -1,13 +1,13 @@
 """Rule pretrain_icd_trunk: the small ICD trunk pretrained on generated images of other object
-classes (no benchmark image or label), the stand-in for the paper's ImageNet initialisation."""
+classes (no image or label of the generated dataset), the stand-in for the paper's ImageNet initialisation."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 import torch
 
-from ncdss_core.benchmark import PRETRAIN_CLASSES, pretraining_images
-from ncdss_core.icd.backbones import small_trunk
-from ncdss_core.icd.pretrain import PretrainConfig, pretrain_trunk
-from ncdss_core.io import atomic_directory, atomic_write_json
-from ncdss_core.provenance import now, split_epoch_seconds, write_provenance
+from ncdss_core.data.generated import PRETRAIN_CLASSES, pretraining_images
+from ncdss_core.models.trunks import small_trunk
+from ncdss_core.weak.pretrain import PretrainConfig, pretrain_trunk
+from ncdss_core.provenance.atomic import atomic_directory, atomic_write_json
+from ncdss_core.provenance.record import now, split_epoch_seconds, write_provenance
 from ncdss_core.runtime import device, stage_context
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)

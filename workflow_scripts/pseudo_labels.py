@@ -1,10 +1,10 @@
 """Rule pseudo_labels: fuse confident base predictions and clusters into palette PNGs; their
 quality against ground truth (novel mIoU after matching) goes into provenance."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
-from ncdss_core.datasets import open_dataset
-from ncdss_core.discovery import read_assignments, write_pseudo_labels
-from ncdss_core.io import atomic_directory
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.discovery.base_removal import read_assignments, write_pseudo_labels
+from ncdss_core.provenance.atomic import atomic_directory
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import stage_context
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)

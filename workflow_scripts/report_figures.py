@@ -4,13 +4,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ncdss_core.datasets import open_dataset
-from ncdss_core.evaluate import predict_logits
-from ncdss_core.io import read_ids, read_label_png
-from ncdss_core.report import entropy_histogram, example_grid, seed_quality_figure, training_curves
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.evaluation.evaluate import predict_logits
+from ncdss_core.data.files import read_ids, read_label_png
+from ncdss_core.evaluation.report import entropy_histogram, example_grid, seed_quality_figure, training_curves
 from ncdss_core.runtime import device, stage_context
-from ncdss_core.segmodel import load_checkpoint
-from ncdss_core.shards import shard_name, shard_of
+from ncdss_core.models.segmodel import load_checkpoint
+from ncdss_core.data.shards import shard_name, shard_of
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 p = smk.params

@@ -2,7 +2,7 @@
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 from pathlib import Path
 
-from ncdss_core.io import atomic_write_bytes
+from ncdss_core.provenance.atomic import atomic_write_bytes
 from ncdss_core.runtime import stage_context
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)

@@ -3,13 +3,13 @@ estimated), and dropped.json with the reason for every image that has no mask.""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 from PIL import Image
 
-from ncdss_core.datasets import open_dataset
-from ncdss_core.io import atomic_directory, atomic_write_json
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.provenance.atomic import atomic_directory, atomic_write_json
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import progress, stage_context
-from ncdss_core.saliency import PostProcess, estimate_saliency, postprocess
-from ncdss_core.shards import shard_ids
-from ncdss_core.superpixels import SuperpixelReader
+from ncdss_core.weak.saliency import PostProcess, estimate_saliency, postprocess
+from ncdss_core.data.shards import shard_ids
+from ncdss_core.weak.superpixels import SuperpixelReader
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 logger = stage_context(smk)

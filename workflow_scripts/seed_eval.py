@@ -2,12 +2,13 @@
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 from pathlib import Path
 
-from ncdss_core.datasets import open_dataset
-from ncdss_core.icd.data import excluded_classes, output_classes
-from ncdss_core.io import atomic_directory, atomic_write_json, atomic_write_text, read_label_png
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.weak.images import excluded_classes, output_classes
+from ncdss_core.provenance.atomic import atomic_directory, atomic_write_json, atomic_write_text
+from ncdss_core.data.files import read_label_png
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import progress, stage_context
-from ncdss_core.seed_eval import SeedScore, ground_truth_for, tables
+from ncdss_core.weak.seed_eval import SeedScore, ground_truth_for, tables
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 logger = stage_context(smk)

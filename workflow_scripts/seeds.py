@@ -4,11 +4,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ncdss_core.icd.store import ScoreStore
-from ncdss_core.io import atomic_directory, read_grey_png, read_ids, write_label_png
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.weak.scores import ScoreStore
+from ncdss_core.provenance.atomic import atomic_directory
+from ncdss_core.data.files import read_grey_png, read_ids, write_label_png
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import progress, stage_context
-from ncdss_core.seeds import IGNORE, SeedParams, make_seed
+from ncdss_core.weak.seeds import IGNORE, SeedParams, make_seed
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 logger = stage_context(smk)

@@ -1,10 +1,10 @@
 """Rule splits: the lists of one fold and the held-out selection split."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
-from ncdss_core.dataset_index import class_presence
-from ncdss_core.io import atomic_directory
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.data.index import class_presence
+from ncdss_core.provenance.atomic import atomic_directory
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import stage_context
-from ncdss_core.splits import build_fold_lists, write_fold_lists
+from ncdss_core.data.splits import build_fold_lists, write_fold_lists
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 logger = stage_context(smk)

@@ -2,12 +2,12 @@
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 import numpy as np
 
-from ncdss_core.datasets import open_dataset
-from ncdss_core.io import atomic_directory
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.provenance.atomic import atomic_directory
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import progress, stage_context
-from ncdss_core.shards import shard_ids
-from ncdss_core.superpixels import SuperpixelStore, color_features, felzenszwalb, merge_regions
+from ncdss_core.data.shards import shard_ids
+from ncdss_core.weak.superpixels import SuperpixelStore, color_features, felzenszwalb, merge_regions
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 logger = stage_context(smk)

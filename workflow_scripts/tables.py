@@ -1,9 +1,9 @@
 """Rule tables: per-fold and mean tables (CSV + Markdown) of every evaluated model."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
-from ncdss_core.io import atomic_directory
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.provenance.atomic import atomic_directory
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import stage_context
-from ncdss_core.tables import collect, write_tables
+from ncdss_core.evaluation.tables import collect, write_tables
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 p = smk.params

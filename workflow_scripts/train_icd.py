@@ -1,14 +1,15 @@
 """Rule train_icd: the CAM + ICD network of one fold (mode base) or of every class (fold all)."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
-from ncdss_core.dataset_index import read_index
-from ncdss_core.datasets import open_dataset
-from ncdss_core.icd.data import fold_image_ids, label_matrix, output_classes
-from ncdss_core.icd.infer import save_model
-from ncdss_core.icd.train import ICDTrainData, TrainConfig, build_model, train_icd
-from ncdss_core.io import atomic_directory, atomic_write_json, write_ids
-from ncdss_core.provenance import now, split_epoch_seconds, write_provenance
+from ncdss_core.data.index import read_index
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.weak.images import fold_image_ids, label_matrix, output_classes
+from ncdss_core.weak.infer import save_model
+from ncdss_core.weak.trainer import ICDTrainData, TrainConfig, build_model, train_icd
+from ncdss_core.provenance.atomic import atomic_directory, atomic_write_json
+from ncdss_core.data.files import write_ids
+from ncdss_core.provenance.record import now, split_epoch_seconds, write_provenance
 from ncdss_core.runtime import device, stage_context
-from ncdss_core.superpixels import SuperpixelReader
+from ncdss_core.weak.superpixels import SuperpixelReader
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 seed = smk.params.seed

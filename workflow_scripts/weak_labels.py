@@ -4,8 +4,8 @@ import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 import shutil
 from pathlib import Path
 
-from ncdss_core.io import atomic_directory
-from ncdss_core.provenance import now, write_provenance
+from ncdss_core.provenance.atomic import atomic_directory
+from ncdss_core.provenance.record import now, write_provenance
 from ncdss_core.runtime import stage_context
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)

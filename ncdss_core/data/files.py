@@ -1,0 +1,89 @@
+"""Files of a segmentation dataset: palette label PNGs, grey and RGB images, id lists."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from PIL import Image
+
+from ncdss_core.provenance.atomic import atomic_write_text
+
+
+def _voc_palette() -> list[int]:
+    """The standard PASCAL VOC colour map (bit-interleaved), 256 RGB entries."""
+    palette = []
+    for index in range(256):
+        r = g = b = 0
+        c = index
+        for shift in range(7, -1, -1):
+            r |= ((c >> 0) & 1) << shift
+            g |= ((c >> 1) & 1) << shift
+            b |= ((c >> 2) & 1) << shift
+            c >>= 3
+        palette.extend((r, g, b))
+    return palette
+
+
+VOC_PALETTE = _voc_palette()
+
+
+def write_label_png(path: str | os.PathLike, labels: np.ndarray) -> Path:
+    """Write an index label map (uint8, 255 = ignore) as a VOC-palette PNG, atomically."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"{path}: label map must be 2-D, got shape {labels.shape}")
+    if labels.min(initial=0) < 0 or labels.max(initial=0) > 255:
+        raise ValueError(f"{path}: label values must lie in 0..255")
+    image = Image.fromarray(labels.astype(np.uint8), mode="P")
+    image.putpalette(VOC_PALETTE)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        image.save(tmp, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_label_png(path: str | os.PathLike) -> np.ndarray:
+    """Read an index PNG (palette or grey) as a uint8 array of label indices."""
+    with Image.open(path) as image:
+        if image.mode not in ("P", "L", "1"):
+            raise ValueError(f"{path}: expected an index (palette or grey) PNG, got mode {image.mode}")
+        return np.array(image, dtype=np.uint8)
+
+
+def read_grey_png(path: str | os.PathLike) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.array(image.convert("L"), dtype=np.uint8)
+
+
+def read_rgb(path: str | os.PathLike) -> np.ndarray:
+    """Read an image as an RGB uint8 array (H, W, 3)."""
+    with Image.open(path) as image:
+        return np.array(image.convert("RGB"), dtype=np.uint8)
+
+
+def read_ids(path: str | os.PathLike) -> list[str]:
+    """Read an id list: one id per line; blank lines skipped; PANet-style `id__class` keeps the id."""
+    ids = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if line:
+                ids.append(line.split("__")[0].split()[0])
+    return ids
+
+
+def write_ids(path: str | os.PathLike, ids: Iterable[str]) -> Path:
+    return atomic_write_text(path, "".join(f"{i}\n" for i in ids))

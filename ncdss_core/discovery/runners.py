@@ -1,0 +1,197 @@
+"""Stage runners: base model, basic framework, entropy ranking, EUMS and its ablation rows.
+
+Each runner builds a fresh model from the backbone's initial weights (reference §9.2.2: never from a
+previous stage's model) or, with `finetune.backbone_init: base_model` (the default when no ImageNet
+weights are configured), from the backbone of the fold's base model with a fresh head. It trains it
+with `training.train` and writes a model directory:
+model.pt (the checkpoint selected on the held-out `select` ids; the last epoch when selection is off),
+last.pt, history.json, and for EUMS the final clean/unclean splits after reassignment.
+
+Ablation rows of the paper's table (§8.1) are variants of the same runner (`variants.py`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import torch
+
+from ncdss_core.discovery.eums import EUMSStep, make_teacher, reassign
+from ncdss_core.evaluation.evaluate import (
+    base_selection_score,
+    label_space,
+    novel_selection_score,
+    predict_logits,
+)
+from ncdss_core.provenance.atomic import atomic_write_json
+from ncdss_core.data.files import write_ids
+from ncdss_core.discovery.ranking import entropy_score, split_clean, summary
+from ncdss_core.runtime import get_logger, progress
+from ncdss_core.models.segmodel import (
+    ModelSpec,
+    SegModel,
+    build_model,
+    copy_backbone,
+    load_checkpoint,
+    save_checkpoint,
+)
+from ncdss_core.train.loop import (
+    SegTrainSet,
+    TrainResult,
+    TrainSettings,
+    base_label_reader,
+    image_reader,
+    pseudo_label_reader,
+    supervised_step,
+    train,
+)
+from ncdss_core.data.transforms import Jitter, resize_label
+from ncdss_core.discovery.variants import VARIANTS, Variant  # noqa: F401 (VARIANTS re-exported for scripts)
+
+
+def new_model(model_cfg: Mapping[str, Any], num_classes: int, seed: int) -> SegModel:
+    """A fresh model; the seed fixes the random initialisation (the same backbone init every stage)."""
+    torch.manual_seed(seed)
+    return build_model(ModelSpec.from_config(model_cfg, num_classes), model_cfg.get("backbone_weights") or None)
+
+
+def write_model_dir(out: str | Path, model: SegModel, result: TrainResult, meta: Mapping[str, Any]) -> None:
+    out = Path(out)
+    model.load_state_dict(result.last_state)
+    save_checkpoint(out / "last.pt", model, {**meta, "epoch": len(result.history) - 1})
+    model.load_state_dict(result.selected_state)
+    save_checkpoint(out / "model.pt", model, {**meta, "epoch": result.selected_epoch})
+    atomic_write_json(out / "history.json", {"selected_epoch": result.selected_epoch,
+                                             "epochs": result.history})
+
+
+def with_weak_labels(ids: Sequence[str], weak_labels: str | Path | None) -> list[str]:
+    """The ids that have a weak label map (ICD drops images it cannot seed)."""
+    if weak_labels is None:
+        raise ValueError("base.supervision weak needs the weak labels directory")
+    available = {p.stem for p in Path(weak_labels).glob("*.png")}
+    return [i for i in ids if i in available]
+
+
+def _use_selection(cfg: Mapping[str, Any], supervision: str) -> bool:
+    """Selection scores need ground-truth masks; under weak supervision no pixel label is used
+    anywhere, so the last epoch is kept."""
+    return cfg["selection"] == "best" and supervision == "full"
+
+
+def train_base_model(dataset: Any, fold: int, train_ids: Sequence[str], select_ids: Sequence[str],
+                     model_cfg: Mapping[str, Any], base_cfg: Mapping[str, Any], seed: int,
+                     out_dir: str | Path, weak_labels: str | Path | None = None,
+                     device: str = "cpu") -> TrainResult:
+    supervision = base_cfg["supervision"]
+    num_base, _ = label_space(dataset.kind, fold)
+    settings = TrainSettings.from_config(base_cfg, model_cfg, seed)
+    model = new_model(model_cfg, num_base + 1, seed)
+    reader = base_label_reader(dataset, fold, supervision, weak_labels)
+    if supervision == "weak":
+        train_ids = with_weak_labels(train_ids, weak_labels)
+    streams = {"base": SegTrainSet(train_ids, image_reader(dataset), reader, settings.input_size, seed, 0)}
+    select = None
+    if _use_selection(base_cfg, supervision):
+        select = lambda m: base_selection_score(m, dataset, select_ids, fold, settings.input_size)
+    result = train(model, streams, supervised_step, settings, select, device=device, label="base")
+    write_model_dir(out_dir, model, result, {"stage": "base", "fold": fold, "kind": dataset.kind,
+                                             "input_size": settings.input_size, "k": 0,
+                                             "supervision": supervision})
+    return result
+
+
+def _entropy_scores(model: SegModel, dataset: Any, ids: Sequence[str], pseudo_dir: str | Path,
+                    num_base: int, size: int) -> dict[str, float]:
+    """Entropy S(x) at the network input size (pseudo-labels nearest-resized), eval mode (§5)."""
+    model.eval()
+    read = pseudo_label_reader(pseudo_dir)
+    scores = {}
+    for image_id in progress(ids, len(ids), "entropy", get_logger("finetune"), every_seconds=30):
+        logits = predict_logits(model, dataset.read_image(image_id, "trainaug"), size)
+        scores[image_id] = entropy_score(logits, resize_label(read(image_id), size), num_base)
+    return scores
+
+
+def rank_novel_images(model: SegModel, dataset: Any, fold: int, ids: Sequence[str], pseudo_dir: str | Path,
+                      size: int, ratio: float, out_dir: str | Path) -> dict[str, Any]:
+    """Entropy ranking with the basic model: clean.txt / unclean.txt (+ scores.json)."""
+    num_base, _ = label_space(dataset.kind, fold)
+    scores = _entropy_scores(model, dataset, ids, pseudo_dir, num_base, size)
+    clean, unclean = split_clean(scores, ratio)
+    out = Path(out_dir)
+    write_ids(out / "clean.txt", clean)
+    write_ids(out / "unclean.txt", unclean)
+    atomic_write_json(out / "scores.json", scores)
+    return summary(scores, clean, unclean)
+
+
+def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base_ids: Sequence[str],
+                         novel_ids: Sequence[str], select_ids: Sequence[str], pseudo_dir: str | Path,
+                         model_cfg: Mapping[str, Any], ft_cfg: Mapping[str, Any], supervision: str,
+                         seed: int, out_dir: str | Path, clean_ids: Sequence[str] | None = None,
+                         unclean_ids: Sequence[str] | None = None, weak_labels: str | Path | None = None,
+                         base_model: str | Path | None = None, device: str = "cpu") -> TrainResult:
+    """Basic framework (streams base + novel) or the EUMS family (base + clean [+ unclean]).
+    `base_model`: a checkpoint whose backbone the model starts from (None: the configured weights)."""
+    num_base, _ = label_space(dataset.kind, fold)
+    settings = TrainSettings.from_config(ft_cfg, model_cfg, seed)
+    size = settings.input_size
+    model = new_model(model_cfg, num_base + 1 + k, seed)
+    if base_model is not None:
+        copy_backbone(model, base_model)
+    images = image_reader(dataset)
+    base_reader = base_label_reader(dataset, fold, supervision, weak_labels)
+    pseudo = pseudo_label_reader(pseudo_dir)
+    if supervision == "weak":
+        base_ids = with_weak_labels(base_ids, weak_labels)
+    streams = {"base": SegTrainSet(base_ids, images, base_reader, size, seed, 0)}
+    hook: Callable[[int, dict[str, SegTrainSet]], None] | None = None
+    step: Any = supervised_step
+    moved: list[str] = []
+    if not variant.entropy_ranking:
+        streams["novel"] = SegTrainSet(novel_ids, images, pseudo, size, seed, 1)
+    else:
+        if clean_ids is None or unclean_ids is None:
+            raise ValueError(f"{variant.name}: entropy ranking needs the clean and unclean splits")
+        streams["clean"] = SegTrainSet(clean_ids, images, pseudo, size, seed, 1)
+        step = EUMSStep(teacher=None)  # without self-training: ½ (CE_base + CE_clean)
+        if variant.self_training:
+            streams["unclean"] = SegTrainSet(unclean_ids, images, None, size, seed, 2,
+                                             strong=Jitter(*ft_cfg["strong_jitter"]))
+            teacher = make_teacher(model, reinit=bool(ft_cfg["reinit_heads"])).to(device)
+            step = EUMSStep(teacher=teacher, momentum=float(ft_cfg["ema_momentum"]),
+                            threshold=float(ft_cfg["confidence_threshold"]),
+                            rampup_coefficient=float(ft_cfg["rampup_coefficient"]),
+                            rampup_length=int(ft_cfg["rampup_length"]))
+        if variant.reassignment:
+            epochs = {int(e) for e in ft_cfg["reassign_epochs"]}
+
+            def hook(epoch: int, streams: dict[str, SegTrainSet]) -> None:
+                if epoch not in epochs:
+                    return
+                clean = streams["clean"].ids
+                scores = _entropy_scores(model, dataset, clean, pseudo_dir, num_base, size)
+                keep, move = reassign(clean, scores, float(ft_cfg["reassign_keep"]))
+                streams["clean"].ids = keep
+                if "unclean" in streams:
+                    streams["unclean"].ids = list(streams["unclean"].ids) + move
+                moved.extend(move)
+                get_logger("finetune").info("epoch %d: reassignment keeps %d clean, moves %d to unclean",
+                                            epoch, len(keep), len(move))
+    select = None
+    if _use_selection(ft_cfg, supervision):
+        select = lambda m: novel_selection_score(m, dataset, select_ids, fold, size, ft_cfg["matching"])
+    result = train(model, streams, step, settings, select, hook, device=device, label=variant.name)
+    write_model_dir(out_dir, model, result, {"stage": variant.name, "fold": fold, "kind": dataset.kind,
+                                             "input_size": size, "k": k, "supervision": supervision,
+                                             "variant": variant.__dict__})
+    if variant.entropy_ranking:
+        write_ids(Path(out_dir) / "clean_final.txt", streams["clean"].ids)
+        write_ids(Path(out_dir) / "moved_to_unclean.txt", moved)
+    return result
+
+
+def read_model(path: str | Path) -> SegModel:
+    return load_checkpoint(path)[0]

@@ -1,0 +1,70 @@
+"""Fine-tuning variants: basic, EUMS and the ablation rows of the paper's table (reference §8.1).
+
+Torch-free, so the Snakefile can import it to build the DAG.
+
+    row 1 no_overclustering     basic framework with k = number of novel classes
+    row 2 basic                 basic framework with k = discovery.k (over-clustering)
+    row 3 ranking               base + clean split only
+    row 4 ranking_reassignment  base + clean, with dynamic reassignment
+    row 5 ranking_selftraining  EUMS without dynamic reassignment
+    row 6 eums                  full EUMS
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ncdss_core.data.folds import novel_classes
+
+# Config keys of `finetune` each kind of run reads (the rule's params hold exactly these).
+TRAIN_KEYS = ("backbone_init", "epochs", "batch_size", "lr", "decay_epochs", "selection", "matching", "epoch_length")
+SELF_TRAINING_KEYS = ("ema_momentum", "confidence_threshold", "rampup_coefficient", "rampup_length",
+                      "reinit_heads", "strong_jitter")
+REASSIGNMENT_KEYS = ("reassign_epochs", "reassign_keep")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Which NCDSS components a fine-tuning run uses."""
+
+    name: str
+    overclustering: bool = True
+    entropy_ranking: bool = False
+    reassignment: bool = False
+    self_training: bool = False
+
+    def config_keys(self) -> tuple[str, ...]:
+        keys = TRAIN_KEYS
+        if self.self_training:
+            keys += SELF_TRAINING_KEYS
+        if self.reassignment:
+            keys += REASSIGNMENT_KEYS
+        return tuple(sorted(keys))
+
+    def k(self, k: int, kind: str, fold: int) -> int:
+        """Clusters this variant trains with: discovery.k, or the number of novel classes."""
+        return k if self.overclustering else len(novel_classes(kind, fold))
+
+
+def backbone_init(finetune_cfg: Mapping[str, Any], model_cfg: Mapping[str, Any]) -> str:
+    """Resolve `finetune.backbone_init`: "weights" (the reference: model.backbone_weights, random
+    without a file) or "base_model" (the fold's base model backbone); auto picks weights when a
+    weights file is configured."""
+    choice = finetune_cfg.get("backbone_init", "weights")
+    if choice == "auto":
+        return "weights" if model_cfg.get("backbone_weights") else "base_model"
+    if choice not in ("weights", "base_model"):
+        raise ValueError(f"finetune.backbone_init: unknown value {choice!r} (auto, weights, base_model)")
+    return choice
+
+
+VARIANTS = {
+    "basic": Variant("basic"),
+    "eums": Variant("eums", entropy_ranking=True, reassignment=True, self_training=True),
+    "no_overclustering": Variant("no_overclustering", overclustering=False),
+    "ranking": Variant("ranking", entropy_ranking=True),
+    "ranking_reassignment": Variant("ranking_reassignment", entropy_ranking=True, reassignment=True),
+    "ranking_selftraining": Variant("ranking_selftraining", entropy_ranking=True, self_training=True),
+}
+ABLATIONS = ("no_overclustering", "ranking", "ranking_reassignment", "ranking_selftraining")

@@ -1,0 +1,1 @@
+"""Metrics on label maps, model evaluation, result tables and report figures."""

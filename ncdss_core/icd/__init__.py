@@ -1,1 +1,0 @@
-"""ICD (Fan et al., CVPR 2020) in PyTorch: backbones, operators, network, training, inference."""

@@ -1,0 +1,1 @@
+"""Networks: the segmentation model (DeepLabV3-shaped head on a dilated ResNet) and the ICD trunks."""

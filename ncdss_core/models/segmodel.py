@@ -1,0 +1,264 @@
+"""Segmentation models built from torchvision parts (reference ncdss.md §2.1, §2.2, §6.1).
+
+Two architectures behind one interface:
+
+- `resnet50`: the paper's model. torchvision ResNet-50 dilated to output stride 8
+  (`replace_stride_with_dilation=[False, True, True]`: layer3 dilation {1, 2, ...}, layer4 {2, 4, ...},
+  as the reference's ResnetDilated) and torchvision's DeepLabHead (ASPP 256, rates 12/24/36).
+- `small`: a narrow BasicBlock ResNet (torchvision's ResNet class, reduced widths) dilated to OS8 the
+  same way, with a DeepLabHead-shaped head of fewer channels; sized to train on a 2-core CPU.
+
+`SegModel.classifier` is the DeepLabHead (a Sequential); its last 1x1 conv is the "head" of the
+reference and everything before it the "decoder". Backbone weights come from a local file only
+(`model.backbone_weights`), never downloaded; without one, the backbone is randomly initialised.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models.resnet import BasicBlock, ResNet, resnet50
+from torchvision.models.segmentation.deeplabv3 import ASPP, DeepLabHead
+
+# Reference ft_layer: conv1, bn1 and layer1-2 are frozen; layer3, layer4 and the head are trained.
+# That presumes ImageNet weights: a randomly initialised backbone must train every stage.
+TRAINABLE_BACKBONE = ("layer3", "layer4")
+STAGES = {"stem": ("conv1.", "bn1."), "layer1": ("layer1.",), "layer2": ("layer2.",),
+          "layer3": ("layer3.",), "layer4": ("layer4.",)}
+
+
+@dataclass
+class ModelSpec:
+    """Everything needed to rebuild a model from a checkpoint (stored inside it)."""
+
+    arch: str = "small"                       # small | resnet50
+    num_classes: int = 16
+    widths: list[int] = field(default_factory=lambda: [16, 32, 64, 128])   # small only
+    blocks: list[int] = field(default_factory=lambda: [1, 1, 1, 1])        # small only
+    head_channels: int = 256                  # ASPP / decoder channels (256 in DeepLabHead)
+    atrous_rates: list[int] = field(default_factory=lambda: [12, 24, 36])
+    dropout: float = 0.5
+    freeze_backbone_bn: bool = True           # reference: backbone BN always in eval mode
+    trainable_backbone: list[str] = field(default_factory=lambda: list(TRAINABLE_BACKBONE))
+
+    @classmethod
+    def from_config(cls, model_cfg: Mapping[str, Any], num_classes: int) -> "ModelSpec":
+        arch = model_cfg["arch"]
+        training = {"freeze_backbone_bn": bool(model_cfg["freeze_backbone_bn"]),
+                    "trainable_backbone": list(model_cfg["trainable_backbone"])}
+        if arch == "resnet50":
+            return cls(arch=arch, num_classes=num_classes, head_channels=256,
+                       atrous_rates=list(model_cfg["atrous_rates"]), **training)
+        return cls(arch=arch, num_classes=num_classes, widths=list(model_cfg["widths"]),
+                   blocks=list(model_cfg["blocks"]), head_channels=int(model_cfg["head_channels"]),
+                   atrous_rates=list(model_cfg["atrous_rates"]), **training)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _NarrowResNet(ResNet):
+    """torchvision's ResNet with every stage width scaled (ResNet hard-codes 64/128/256/512)."""
+
+    def __init__(self, widths: list[int], blocks: list[int]):
+        self._widths = dict(zip((64, 128, 256, 512), widths))
+        self._first = True
+        super().__init__(BasicBlock, blocks)
+        stem = widths[0]
+        self.conv1 = nn.Conv2d(3, stem, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem)
+        nn.init.kaiming_normal_(self.conv1.weight, mode="fan_out", nonlinearity="relu")
+        self.fc = nn.Identity()
+
+    def _make_layer(self, block, planes, blocks, stride=1, dilate=False):  # type: ignore[override]
+        if self._first:  # the stem width, before layer1 reads self.inplanes
+            self.inplanes = self._widths[64]
+            self._first = False
+        return super()._make_layer(block, self._widths[planes], blocks, stride, dilate)
+
+
+def _dilate_layer(layer: nn.Sequential, dilation: int) -> None:
+    """Output stride /2 -> /1 for one stage, as the reference's ResnetDilated: the strided 3x3 conv
+    gets dilation d/2, every other 3x3 conv dilation d; 1x1 downsamples lose their stride.
+    (torchvision's BasicBlock refuses `replace_stride_with_dilation`, hence this.)"""
+    for module in layer.modules():
+        if isinstance(module, nn.Conv2d):
+            if module.stride == (2, 2):
+                module.stride = (1, 1)
+                if module.kernel_size == (3, 3):
+                    module.dilation = (dilation // 2, dilation // 2)
+                    module.padding = (dilation // 2, dilation // 2)
+            elif module.kernel_size == (3, 3):
+                module.dilation = (dilation, dilation)
+                module.padding = (dilation, dilation)
+
+
+def build_backbone(spec: ModelSpec) -> tuple[ResNet, int]:
+    """A dilated (OS8) ResNet without its fc, and its output channels."""
+    if spec.arch == "resnet50":
+        net = resnet50(weights=None, replace_stride_with_dilation=[False, True, True])
+        net.fc = nn.Identity()
+        return net, 2048
+    if spec.arch == "small":
+        net = _NarrowResNet(spec.widths, spec.blocks)
+        _dilate_layer(net.layer3, 2)
+        _dilate_layer(net.layer4, 4)
+        return net, spec.widths[3] * BasicBlock.expansion
+    raise ValueError(f"model.arch: unknown architecture {spec.arch!r} (small, resnet50)")
+
+
+def build_head(in_channels: int, spec: ModelSpec) -> nn.Sequential:
+    """torchvision's DeepLabHead (for 256 channels exactly that class), else the same layers narrower."""
+    if spec.head_channels == 256 and spec.dropout == 0.5:
+        return DeepLabHead(in_channels, spec.num_classes, tuple(spec.atrous_rates))
+    c = spec.head_channels
+    aspp = ASPP(in_channels, tuple(spec.atrous_rates), out_channels=c)
+    aspp.project[-1] = nn.Dropout(spec.dropout)
+    return nn.Sequential(aspp, nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+                         nn.Conv2d(c, spec.num_classes, 1))
+
+
+def _backbone_features(backbone: ResNet, x: torch.Tensor) -> torch.Tensor:
+    x = backbone.maxpool(backbone.relu(backbone.bn1(backbone.conv1(x))))
+    return backbone.layer4(backbone.layer3(backbone.layer2(backbone.layer1(x))))
+
+
+class SegModel(nn.Module):
+    """backbone -> DeepLabHead -> bilinear upsampling to the input size (SimpleSegmentationModel)."""
+
+    def __init__(self, spec: ModelSpec):
+        super().__init__()
+        self.spec = spec
+        self.backbone, channels = build_backbone(spec)
+        self.classifier = build_head(channels, spec)
+        self.feature_channels = channels
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Backbone (layer4) features at output stride 8."""
+        return _backbone_features(self.backbone, x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.classifier(self.features(x))
+        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+    def train(self, mode: bool = True) -> "SegModel":
+        """Backbone BN stays in eval mode always (reference `freeze_batchnorm: backbone`), unless
+        the spec says otherwise (a randomly initialised backbone needs its BN statistics)."""
+        super().train(mode)
+        if self.spec.freeze_backbone_bn:
+            self.backbone.eval()
+        return self
+
+
+def load_backbone_weights(model: SegModel, path: str | Path | None) -> list[str]:
+    """Load a local ImageNet state_dict (torchvision key names; `fc.*` dropped) into the backbone.
+    Returns the missing keys. None or "" leaves the random initialisation."""
+    if not path:
+        return []
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    state = {k.removeprefix("module.").removeprefix("backbone."): v for k, v in state.items()}
+    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    result = model.backbone.load_state_dict(state, strict=False)
+    if result.unexpected_keys:
+        raise ValueError(f"model.backbone_weights: {path} has keys the backbone lacks: "
+                         f"{result.unexpected_keys[:5]}")
+    return list(result.missing_keys)
+
+
+def copy_backbone(model: SegModel, source: str | Path) -> None:
+    """Load the backbone (not the head) of an ncdss checkpoint, e.g. the fold's base model, into
+    `model`. The architectures must match; the head keeps its fresh initialisation."""
+    other, _ = load_checkpoint(source)
+    mine, theirs = model.backbone.state_dict(), other.backbone.state_dict()
+    mismatched = [k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape]
+    if mismatched:
+        raise ValueError(f"finetune.backbone_init base_model: {source} has a different backbone "
+                         f"(e.g. {mismatched[:3]}); check the model section of the config")
+    model.backbone.load_state_dict(theirs)
+
+
+def build_model(spec: ModelSpec, backbone_weights: str | Path | None = None) -> SegModel:
+    model = SegModel(spec)
+    missing = load_backbone_weights(model, backbone_weights)
+    if missing:
+        raise ValueError(f"model.backbone_weights: {backbone_weights} lacks {len(missing)} backbone "
+                         f"keys, e.g. {missing[:3]}")
+    freeze_backbone(model)
+    return model
+
+
+def freeze_backbone(model: SegModel) -> None:
+    """requires_grad False for the backbone except the spec's trainable stages (reference: conv1,
+    bn1, layer1-2 frozen; layer3-4 trained)."""
+    unknown = set(model.spec.trainable_backbone) - set(STAGES)
+    if unknown:
+        raise ValueError(f"model.trainable_backbone: unknown stages {sorted(unknown)} (allowed: {list(STAGES)})")
+    keep = tuple(prefix for stage in model.spec.trainable_backbone for prefix in STAGES[stage])
+    for name, param in model.backbone.named_parameters():
+        param.requires_grad = name.startswith(keep)
+
+
+def reinit_head(model: SegModel) -> None:
+    """Kaiming-normal (fan_in, ReLU) re-initialisation of the decoder and head convs, BN to 1/0
+    (reference §6.1, EUMS `_initialize_params`); conv biases keep their defaults."""
+    for module in model.classifier.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+
+def param_groups(model: SegModel, lr: float, backbone_lr_factor: float) -> list[dict[str, Any]]:
+    """Two SGD groups (reference §2.2): the head at `lr`, backbone layer3/4 at `lr * factor`
+    (0.1 and 0.001 in the paper: factor 0.01). Frozen parameters are left out."""
+    head = [p for p in model.classifier.parameters() if p.requires_grad]
+    backbone = [p for p in model.backbone.parameters() if p.requires_grad]
+    return [{"params": head, "lr": lr, "name": "head", "base_lr": lr},
+            {"params": backbone, "lr": lr * backbone_lr_factor, "name": "backbone",
+             "base_lr": lr * backbone_lr_factor}]
+
+
+def step_lr(optimizer: torch.optim.Optimizer, epoch: int, decay_epochs: Iterable[int],
+            gamma: float = 0.1) -> None:
+    """lr(e) = base_lr * gamma^#{d : e > d} (0-indexed epochs, strict '>'), set once per epoch."""
+    factor = gamma ** sum(1 for d in decay_epochs if epoch > d)
+    for group in optimizer.param_groups:
+        group["lr"] = group["base_lr"] * factor
+
+
+def save_checkpoint(path: str | Path, model: SegModel, extra: Mapping[str, Any] | None = None) -> None:
+    """A self-describing checkpoint: spec + state_dict (+ label-space info), written atomically."""
+    import io as _io
+
+    from ncdss_core.provenance.atomic import atomic_write_bytes
+
+    buffer = _io.BytesIO()
+    torch.save({"spec": model.spec.as_dict(), "state_dict": model.state_dict(), **dict(extra or {})}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(path: str | Path) -> tuple[SegModel, dict[str, Any]]:
+    """Rebuild the model of a checkpoint written by `save_checkpoint`; returns (model, metadata)."""
+    data = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(data, dict) or "spec" not in data:
+        raise ValueError(f"{path}: not an ncdss checkpoint (no model spec inside)")
+    model = SegModel(ModelSpec(**data["spec"]))
+    model.load_state_dict(data["state_dict"])
+    freeze_backbone(model)
+    meta = {k: v for k, v in data.items() if k not in ("spec", "state_dict")}
+    return model, meta
+
+
+def output_stride(model: SegModel, size: int = 64) -> int:
+    with torch.no_grad():
+        feats = model.eval().features(torch.zeros(1, 3, size, size))
+    return int(math.ceil(size / feats.shape[-1]))

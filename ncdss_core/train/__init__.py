@@ -1,0 +1,1 @@
+"""The one epoch loop every training uses, and its learning-rate schedules."""

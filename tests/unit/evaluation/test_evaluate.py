@@ -1,0 +1,122 @@
+"""Evaluation, and the whole discovery chain on a hand-made dataset (library level, seconds)."""
+import numpy as np
+import pytest
+import torch
+from ncdss_fixtures import write_tiny_voc
+
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.discovery.base_removal import (
+    cluster_fold,
+    read_assignments,
+    remove_base_shard,
+    write_pseudo_labels,
+)
+from ncdss_core.evaluation.evaluate import eval_main, scores_of
+from ncdss_core.discovery.runners import (
+    VARIANTS,
+    rank_novel_images,
+    read_model,
+    train_base_model,
+    train_finetune_model,
+)
+from ncdss_core.data.folds import base_classes, novel_classes
+from ncdss_core.data.files import read_ids, read_label_png
+from ncdss_core.provenance.atomic import read_json
+
+torch.set_num_threads(1)
+MODEL = {"arch": "small", "input_size": 32, "widths": [8, 16, 16, 32], "blocks": [1, 1, 1, 1],
+         "head_channels": 16, "atrous_rates": [1, 2, 3], "backbone_weights": "",
+         "trainable_backbone": ["stem", "layer1", "layer2", "layer3", "layer4"], "freeze_backbone_bn": False,
+         "backbone_lr_factor": 1.0, "momentum": 0.9, "weight_decay": 1.0e-4, "workers": 0}
+BASE = {"supervision": "full", "epochs": 2, "batch_size": 4, "lr": 0.1, "decay_epochs": [1],
+        "selection": "best"}
+FT = {"epochs": 2, "batch_size": 2, "lr": 0.1, "decay_epochs": [1], "selection": "best",
+      "matching": "auto", "clean_ratio": 0.67, "ema_momentum": 0.99, "confidence_threshold": 0.0,
+      "rampup_coefficient": 1.0, "rampup_length": 5, "reassign_epochs": [1], "reassign_keep": 0.5,
+      "reinit_heads": True, "strong_jitter": [0.5, 0.5, 0.5, 0.25]}
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    root = tmp_path_factory.mktemp("chain")
+    ds = open_dataset("generated", write_tiny_voc(root / "voc", n_train=44, n_val=6))
+    novel_cls = set(novel_classes("generated", 0))
+    train_ids = list(ds.ids("trainaug"))
+    select, rest = train_ids[:4], train_ids[4:]
+    novel_ids = [i for i in rest if novel_cls & set(ds.image_labels(i))]
+    base_ids = [i for i in rest if i not in novel_ids]
+    base_train = [i for i in rest if set(ds.image_labels(i)) - novel_cls]
+    train_base_model(ds, 0, base_train, select, MODEL, BASE, 1, root / "base")
+    base = read_model(root / "base" / "model.pt")
+    removal = root / "removal"
+    stats = remove_base_shard(base, base, ds, novel_ids, root / "voc" / "saliency_supervised_model",
+                              removal, 32, 0.9, 0.008)
+    cluster_fold([removal], root / "clusters", 6, 4, True, 10, 300, 0)
+    quality = write_pseudo_labels(ds, 0, [removal], read_assignments(root / "clusters" / "assignments.csv"),
+                                  6, root / "pseudo")
+    kept = read_ids(root / "pseudo" / "novel.txt")
+    return dict(root=root, ds=ds, select=select, base_ids=base_ids, novel_ids=kept, stats=stats,
+                quality=quality)
+
+
+def test_pseudo_labels_follow_the_label_space(chain):
+    ds, root = chain["ds"], chain["root"]
+    num_base = len(base_classes("generated", 0))
+    assert chain["stats"]["kept"] == len(chain["novel_ids"]) >= 3
+    for image_id in chain["novel_ids"]:
+        label = read_label_png(root / "pseudo" / f"{image_id}.png")
+        assert label.max() <= num_base + 6 and 255 not in label
+        assert (label > num_base).any()
+    assert 0.0 <= chain["quality"]["novel_miou"] <= 1.0 and chain["quality"]["images"] == len(chain["novel_ids"])
+
+
+def test_basic_ranking_eums_and_evaluation(chain, capsys):
+    ds, root = chain["ds"], chain["root"]
+    common = dict(dataset=ds, fold=0, k=6, base_ids=chain["base_ids"], novel_ids=chain["novel_ids"],
+                  select_ids=chain["select"], pseudo_dir=root / "pseudo", model_cfg=MODEL, ft_cfg=FT,
+                  supervision="full", seed=2)
+    train_finetune_model(variant=VARIANTS["basic"], out_dir=root / "basic", **common)
+    basic = read_model(root / "basic" / "model.pt")
+    summary = rank_novel_images(basic, ds, 0, chain["novel_ids"], root / "pseudo", 32, 0.67, root / "ranking")
+    clean, unclean = read_ids(root / "ranking" / "clean.txt"), read_ids(root / "ranking" / "unclean.txt")
+    assert len(clean) == int(0.67 * len(chain["novel_ids"])) and len(clean) + len(unclean) == summary["images"]
+    result = train_finetune_model(variant=VARIANTS["eums"], out_dir=root / "eums", clean_ids=clean,
+                                  unclean_ids=unclean, **common)
+    assert len(read_ids(root / "eums" / "clean_final.txt")) == len(clean) // 2
+    assert result.history[1]["stream_sizes"]["unclean"] == len(unclean) + len(clean) - len(clean) // 2
+    history = read_json(root / "eums" / "history.json")
+    assert history["selected_epoch"] in (0, 1)
+    model = read_model(root / "eums" / "model.pt")
+    s = scores_of(model, ds, ds.ids("val"), "val", 0, 32)
+    assert s["k"] == 6 and s["method"] == "majority"   # 6 clusters > 5 novel classes
+    assert len(s["iou"]) == 1 + len(base_classes("generated", 0)) + 5
+    assert np.array(s["confusion"]).sum() > 0
+    assert eval_main([str(root / "eums" / "model.pt"), str(root / "base" / "model.pt"),
+                      "--root", str(root / "voc")]) == 0
+    out = capsys.readouterr().out
+    assert "novel mIoU" in out and out.count("model.pt") == 2
+
+
+def test_tables_per_fold_and_mean_over_folds(tmp_path):
+    import json
+
+    from ncdss_core.evaluation.tables import build_tables, collect
+
+    def scores(novel, k=10):
+        return {"novel_miou": novel, "base_miou": 0.5, "all_miou": 0.4, "k": k, "method": "majority"}
+
+    entries = []
+    for fold, basic, eums in [(0, 0.2, 0.3), (1, 0.4, 0.5)]:
+        for model, value in (("basic", basic), ("eums", eums)):
+            path = tmp_path / f"{fold}_{model}.json"
+            path.write_text(json.dumps({"selected": scores(value), "last": scores(value / 2),
+                                        "selected_epoch": 3, "last_epoch": 9}))
+            entries.append((fold, model, path))
+    rows = collect(entries)
+    text_csv, text_md = build_tables(rows, [0, 1])
+    assert "| basic | selected | 10 | 20.00 | 40.00 | 30.00 |" in text_md
+    assert "| eums | last | 10 | 15.00 | 25.00 | 20.00 |" in text_md
+    assert "eums,selected,mean,,,,0.400000" in text_csv
+    # a missing fold leaves the mean empty rather than averaging fewer folds
+    _, partial = build_tables(rows, [0, 1, 2])
+    assert "| basic | selected | 10 | 20.00 | 40.00 | – | – |" in partial

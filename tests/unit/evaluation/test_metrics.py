@@ -1,0 +1,111 @@
+import math
+
+import numpy as np
+import pytest
+
+from ncdss_core.evaluation.metrics import (
+    ConfusionMatrix,
+    cluster_iou_matrix,
+    discovery_scores,
+    match_clusters,
+    mean_iou,
+)
+
+
+def test_iou_hand_computed_with_ignore():
+    gt = np.array([[0, 0, 1, 1], [1, 1, 255, 2]])
+    pred = np.array([[0, 1, 1, 1], [1, 0, 2, 2]])
+    cm = ConfusionMatrix(3)
+    cm.update(gt, pred)
+    iou = cm.iou()
+    # class 0: tp 1 (0,0); gt0 = 2, pred0 = 2 -> union 3
+    assert iou[0] == pytest.approx(1 / 3)
+    # class 1: gt1 = 4 pixels, pred1 = 4 (one from gt0) -> tp 3, union 5
+    assert iou[1] == pytest.approx(3 / 5)
+    # class 2: gt2 = 1, pred2 = 1 (the 255 pixel is ignored) -> 1
+    assert iou[2] == pytest.approx(1.0)
+
+
+def test_accumulates_image_by_image_like_one_big_image():
+    rng = np.random.default_rng(0)
+    gts = [rng.integers(0, 4, size=(5, 7)) for _ in range(3)]
+    preds = [rng.integers(0, 4, size=(5, 7)) for _ in range(3)]
+    one = ConfusionMatrix(4)
+    for g, p in zip(gts, preds):
+        one.update(g, p)
+    big = ConfusionMatrix(4)
+    big.update(np.concatenate(gts), np.concatenate(preds))
+    np.testing.assert_array_equal(one.matrix, big.matrix)
+
+
+def test_unlabelled_prediction_is_a_miss_or_skipped():
+    gt = np.array([1, 1, 1, 1])
+    pred = np.array([1, 1, 255, 255])
+    miss = ConfusionMatrix(2)
+    miss.update(gt, pred)
+    assert miss.iou()[1] == pytest.approx(0.5)
+    skip = ConfusionMatrix(2)
+    skip.update(gt, pred, skip_unlabelled_pred=True)
+    assert skip.iou()[1] == pytest.approx(1.0)
+
+
+def test_empty_class_is_nan_and_skipped_in_mean():
+    cm = ConfusionMatrix(3)
+    cm.update(np.array([0, 0, 1]), np.array([0, 1, 1]))
+    iou = cm.iou()
+    assert math.isnan(iou[2])
+    assert cm.miou() == pytest.approx((0.5 + 0.5) / 2)
+    assert math.isnan(mean_iou(iou, [2]))
+
+
+def test_hungarian_when_k_equals_novel_count():
+    # B = 1 base class, N = 2 novel classes (gt 2, 3), k = 2 clusters (pred 2, 3) swapped.
+    gt = np.array([0, 1, 2, 2, 2, 3, 3, 3])
+    pred = np.array([0, 1, 3, 3, 3, 2, 2, 2])
+    cm = ConfusionMatrix(4, 4)
+    cm.update(gt, pred)
+    scores = discovery_scores(cm, num_base=1, num_novel=2, k=2)
+    assert scores.method == "hungarian"
+    assert scores.mapping == [1, 0]
+    assert scores.novel_miou == pytest.approx(1.0)
+    assert scores.all_miou == pytest.approx(1.0)
+
+
+def test_hungarian_is_one_to_one_even_when_a_cluster_prefers_the_same_class():
+    iou = np.array([[0.9, 0.1], [0.6, 0.2]])
+    assert sorted(match_clusters(iou, "hungarian").tolist()) == [0, 1]
+    assert match_clusters(iou, "majority").tolist() == [0, 0]
+
+
+def test_majority_vote_with_over_clustering_and_a_cluster_that_never_appears():
+    # B = 1, N = 2, k = 4: clusters 0,1 -> novel class 0; cluster 2 -> novel class 1; cluster 3 unused.
+    gt = np.array([2, 2, 2, 2, 3, 3, 3, 0, 1])
+    pred = np.array([2, 2, 3, 3, 4, 4, 4, 0, 1])
+    cm = ConfusionMatrix(4, 6)
+    cm.update(gt, pred)
+    m = cluster_iou_matrix(cm.matrix, 1, 2, 4)
+    assert m.shape == (4, 2)
+    assert m[3].tolist() == [0.0, 0.0]
+    scores = discovery_scores(cm, num_base=1, num_novel=2, k=4)
+    assert scores.method == "majority"
+    assert scores.mapping == [0, 0, 1, 0]  # the absent cluster falls back to the first novel class
+    assert scores.novel_miou == pytest.approx(1.0)
+
+
+def test_matching_ignores_pixels_outside_the_novel_set():
+    # A cluster predicted on base ground truth must not sway the matching.
+    gt = np.array([1, 1, 1, 1, 1, 2, 3])
+    pred = np.array([2, 2, 2, 2, 2, 3, 2])
+    cm = ConfusionMatrix(4, 4)
+    cm.update(gt, pred)
+    scores = discovery_scores(cm, num_base=1, num_novel=2, k=2)
+    assert scores.mapping == [1, 0]
+    assert scores.iou[1] == pytest.approx(0.0)  # base class 1 entirely mispredicted
+
+
+def test_shape_mismatch_raises():
+    cm = ConfusionMatrix(3)
+    with pytest.raises(ValueError):
+        cm.update(np.zeros(4), np.zeros(5))
+    with pytest.raises(ValueError):
+        discovery_scores(ConfusionMatrix(4, 4), num_base=1, num_novel=2, k=3)

@@ -1,0 +1,69 @@
+"""The data rules of the DAG: dry run of the default config, lint, and a real run on the tiny generated dataset."""
+
+import shutil
+
+import pytest
+import yaml
+
+from ncdss_core.provenance.audit import audit
+from ncdss_core.cli import main as cli
+from ncdss_core.data.files import read_ids
+from ncdss_core.provenance.atomic import read_json
+from workflow_helpers import DEFAULT, REPO, planned_jobs, snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+def test_default_config_dry_run_lists_the_data_rules(tmp_path):
+    jobs = planned_jobs(tmp_path, configfile=DEFAULT)
+    assert jobs["generate_dataset"] == 1
+    assert jobs["index_dataset"] == 1
+    assert jobs["splits"] == 4  # folds 0-3
+
+
+def test_lint_is_clean(tmp_path):
+    result = snakemake(tmp_path, "--lint", configfile=DEFAULT, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Lints for" not in result.stdout + result.stderr
+
+
+def test_invalid_config_stops_before_any_job(tmp_path):
+    bad = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+    bad["dataset"]["shards"] = "two"
+    bad["folds"] = [9]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    result = snakemake(tmp_path, "--cores", "1", configfile=path, check=False)
+    assert result.returncode != 0
+    text = result.stdout + result.stderr
+    assert "config key dataset.shards: 'two' is not of type 'integer'" in text
+    assert "config key folds.0" in text
+    assert not (tmp_path / "results").exists()
+
+
+def test_tiny_data_rules_run_and_audit(tmp_path):
+    snakemake(tmp_path, "--cores", "2", "results/splits/fold0")
+    dataset = tmp_path / "results" / "dataset"
+    assert read_json(dataset / "scan.json")["problems"] == 0
+    fold = tmp_path / "results" / "splits" / "fold0"
+    novel = set(read_ids(fold / "novel.txt"))
+    base = set(read_ids(fold / "base.txt"))
+    assert novel and base and not novel & base
+    record = read_json(fold / "provenance.json")
+    assert record["stage"] == "splits" and record["params"]["fold"] == 0
+    assert [p for node in audit(fold).walk() for p in node.problems] == []
+    # the chain reaches the generated dataset
+    stages = {node.record["stage"] for node in audit(fold).walk() if node.record}
+    assert stages == {"splits", "index_dataset", "generate_dataset"}
+    # tampering with one dataset image is caught when auditing the fold lists
+    image = sorted((tmp_path / "results" / "generated" / "images").iterdir())[0]
+    image.write_bytes(image.read_bytes()[:-10])
+    assert cli(["audit", str(fold)]) == 1
+
+
+def test_scan_command_on_the_tiny_dataset(tiny_dataset_copy, capsys):
+    assert cli(["scan", str(tiny_dataset_copy)]) == 0
+    label = sorted((tiny_dataset_copy / "SegmentationClassAug").iterdir())[0]
+    shutil.copy(tiny_dataset_copy / "generated.json", label)  # not a PNG any more
+    assert cli(["scan", str(tiny_dataset_copy)]) == 1
+    assert f"{label}: unreadable label map" in capsys.readouterr().out

@@ -1,0 +1,39 @@
+"""The discovery rules of the DAG on the tiny generated dataset (the session's whole tiny run): base ->
+pseudo-labels -> basic -> ranking -> EUMS -> evaluation tables; the ablation rows as targets."""
+import csv
+
+import pytest
+import yaml
+from workflow_helpers import TINY, planned_jobs
+
+from ncdss_core.provenance.atomic import read_json
+
+pytestmark = pytest.mark.workflow
+TARGET = "results/tables/discovery"
+
+
+def test_tiny_discovery_chain_tables_pseudo_labels_and_ranking(tiny_run):
+    rows = list(csv.DictReader((tiny_run / TARGET / "results.csv").open()))
+    assert {r["model"] for r in rows} == {"base", "basic", "eums", "ablation_no_overclustering"}
+    assert {r["fold"] for r in rows} == {"0", "mean"}
+    assert {r["k"] for r in rows if r["model"] == "ablation_no_overclustering" and r["fold"] == "0"} == {"5"}
+    assert "novel mIoU" in (tiny_run / TARGET / "results.md").read_text()
+    quality = read_json(tiny_run / "results/discovery/fold0/pseudo_labels/k10/provenance.json")["metrics"]
+    assert 0 <= quality["novel_miou"] <= 1 and quality["method"] == "majority"
+    quality5 = read_json(tiny_run / "results/discovery/fold0/pseudo_labels/k5/provenance.json")["metrics"]
+    assert quality5["method"] == "hungarian"
+    clean = (tiny_run / "results/finetune/fold0/ranking/clean.txt").read_text().split()
+    unclean = (tiny_run / "results/finetune/fold0/ranking/unclean.txt").read_text().split()
+    assert len(clean) == int(0.67 * (len(clean) + len(unclean)))
+
+
+def test_each_ablation_row_is_a_target(tiny_run, tmp_path):
+    config = yaml.safe_load(TINY.read_text())
+    config["finetune"]["ablations"] = ["no_overclustering", "ranking", "ranking_reassignment",
+                                       "ranking_selftraining"]
+    path = tmp_path / "ablations.yaml"
+    path.write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(tiny_run, TARGET, configfile=path)
+    # three new rows (no_overclustering exists); no new clustering, basic, EUMS or base model
+    assert jobs["finetune_ablation"] == 3 and jobs["evaluate"] == 3
+    assert not {"clustering", "finetune_basic", "finetune_eums", "base_model"} & set(jobs)
