@@ -17,6 +17,8 @@ import yaml
 from ncdss_core.data.folds import novel_classes, valid_folds
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+# The Snakefile's `configfile:`; every --configfile is merged over it.
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 
 
 class ConfigError(ValueError):
@@ -130,8 +132,36 @@ def validate_config(config: dict, base_dir: str | Path = ".", schema_path: Path 
     return filled
 
 
-def load_config(path: str | Path, base_dir: str | Path | None = None) -> dict:
+def read_yaml(path: str | Path) -> dict:
+    """A config file as a dict; an error naming the file when it is not a YAML mapping."""
     path = Path(path)
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle) or {}
-    return validate_config(data, base_dir if base_dir is not None else Path.cwd())
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the config file ({error.strerror})") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config file must be a YAML mapping, got {type(data).__name__}")
+    return data
+
+
+def merged_config(*paths: str | Path, defaults: str | Path | None = DEFAULT_CONFIG) -> dict:
+    """config.yaml with each file merged over it in turn, exactly as `snakemake --configfile A B`
+    merges them (nested mappings key by key, anything else replaced)."""
+    from snakemake.utils import update_config
+
+    config = read_yaml(defaults) if defaults is not None else {}
+    for path in paths:
+        update_config(config, read_yaml(path))
+    return config
+
+
+def load_config(*paths: str | Path, base_dir: str | Path | None = None,
+                defaults: str | Path | None = DEFAULT_CONFIG) -> dict:
+    """Validate what the workflow would run with `--configfile paths...` (defaults filled in)."""
+    config = merged_config(*paths, defaults=defaults)
+    return validate_config(config, base_dir if base_dir is not None else Path.cwd())

@@ -10,8 +10,14 @@ What it does (see /work/shared/reference/slurm_local.md for the tested recipe):
 - starts whichever of munged, slurmctld, slurmd is not already running, and waits for the node;
 - on exit cancels the jobs it knows of (all jobs when it started slurmctld itself, else the jobs
   under the directories passed to `cancel_jobs_under`) and stops ONLY the daemons it started,
-  by pid file, after checking /proc/<pid>/comm.
-If slurmctld and slurmd are already running (someone else's cluster), they are reused as they are.
+  by pid file, after checking /proc/<pid>/comm;
+- then leaves the machine as it found it (`MachineState`): every file and directory it or the
+  daemons wrote outside the test's own directories is restored from a copy taken before (or removed
+  when it was absent), and the packages it installed are purged. A slurm.conf left behind would point
+  at a controller that is gone, and the Slurm executor plugin, which runs `scontrol show config`
+  when it is imported, would then make every later `snakemake` call wait for it.
+If slurmctld and slurmd are already running (someone else's cluster), they are reused as they are
+and nothing is restored.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +116,78 @@ def ensure_installed(log=print) -> None:
         raise SlurmUnavailable("apt-get install finished but the Slurm binaries are still missing")
 
 
+# Everything a bring-up writes outside the test's directories: the package's and our config, the
+# daemons' state, logs, pid files and the munge key, and the lock of this module.
+WRITTEN_PATHS = (ETC, Path("/etc/munge"), STATE, LOGS, Path("/run/munge"), SLURMCTLD.pid_file,
+                 SLURMD.pid_file)
+
+
+def installed_packages() -> set[str]:
+    """Debian packages installed now (empty where there is no dpkg)."""
+    if shutil.which("dpkg-query") is None:
+        return set()
+    done = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\\n"],
+                          capture_output=True, text=True, timeout=60)
+    return {line.split()[0] for line in done.stdout.splitlines() if line.endswith(" installed")}
+
+
+class MachineState:
+    """A copy of WRITTEN_PATHS and the package list, taken before a bring-up, put back after it."""
+
+    def __init__(self, log=print):
+        self.log = log
+        self._backup = Path(tempfile.mkdtemp(prefix="ncdss-slurm-state-"))
+        self.packages = installed_packages()
+        self.existed: dict[Path, bool] = {}
+        for index, path in enumerate(WRITTEN_PATHS):
+            self.existed[path] = path.exists() or path.is_symlink()
+            if self.existed[path]:
+                copy = self._backup / str(index)
+                if path.is_dir() and not path.is_symlink():
+                    shutil.copytree(path, copy, symlinks=True)
+                else:
+                    shutil.copy2(path, copy, follow_symlinks=False)
+
+    def restore(self) -> None:
+        """Purge the packages installed since, then put every path back as it was."""
+        new = sorted(installed_packages() - self.packages)
+        if new:
+            self.log("purging the packages installed for the test: " + " ".join(new))
+            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            subprocess.run(["apt-get", "purge", "-y", "-q", *new], capture_output=True, text=True,
+                           env=env, timeout=600)
+        for index, path in enumerate(WRITTEN_PATHS):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+            if self.existed[path]:
+                copy = self._backup / str(index)
+                if copy.is_dir():
+                    shutil.copytree(copy, path, symlinks=True)
+                else:
+                    shutil.copy2(copy, path, follow_symlinks=False)
+        shutil.rmtree(self._backup, ignore_errors=True)
+
+
+def fingerprint() -> dict[str, object]:
+    """What a bring-up and its tear-down must leave unchanged: the installed packages, and the tree
+    (names, modes, sizes) of every path a bring-up writes."""
+    return {"packages": sorted(installed_packages()),
+            **{str(path): _tree(path) for path in (*WRITTEN_PATHS, LOCK)}}
+
+
+def _tree(path: Path) -> object:
+    """A comparable description of a file or directory tree (None when absent)."""
+    if not (path.exists() or path.is_symlink()):
+        return None
+    if path.is_symlink() or not path.is_dir():
+        st = path.lstat()
+        return (st.st_mode, st.st_size)
+    return {str(p.relative_to(path)): (p.lstat().st_mode, p.lstat().st_size if p.is_file() else 0)
+            for p in sorted(path.rglob("*"))}
+
+
 def _ours_or_absent(path: Path) -> bool:
     return not path.exists() or MARKER in path.read_text(errors="replace")
 
@@ -175,6 +254,7 @@ class SlurmCluster:
     partition: str = PARTITION  # the default partition
     partitions: list[str] = field(default_factory=list)
     _cancel_dirs: list[Path] = field(default_factory=list)
+    machine: MachineState | None = None  # what to put back on exit (None: someone else's cluster)
 
     # -- bring-up ---------------------------------------------------------------------------
     def __enter__(self) -> "SlurmCluster":
@@ -183,22 +263,22 @@ class SlurmCluster:
         if os.geteuid() != 0:
             raise SlurmUnavailable("needs root (to install Slurm and start munged/slurmctld/slurmd)")
         # a second test run on the same machine would reuse, then lose, this run's daemons
+        self._lock_existed = LOCK.exists()
         self._lock = open(LOCK, "w")
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             self._lock.close()
+            self._lock_existed = True  # the other run's lock file, not ours to remove
             raise SlurmUnavailable(f"another Slurm test is running on this machine (holds {LOCK})")
         try:
             self._start()
         except SlurmUnavailable:
-            self._stop_started()
-            self._lock.close()
+            self._leave()
             raise
         except Exception as error:
             diagnostics = self.diagnostics()
-            self._stop_started()
-            self._lock.close()
+            self._leave()
             raise RuntimeError(f"local Slurm did not come up: {error}\n{diagnostics}") from error
         return self
 
@@ -209,6 +289,7 @@ class SlurmCluster:
             self.log("reusing the running Slurm daemons (they will be left running)")
             self._use_existing()
             return
+        self.machine = MachineState(self.log)
         ensure_installed(self.log)
         conf, gres = ETC / "slurm.conf", ETC / "gres.conf"
         if not controller_up and not (_ours_or_absent(conf) and _ours_or_absent(gres)):
@@ -349,9 +430,19 @@ class SlurmCluster:
         try:
             self.cancel_leftovers()
         finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        """Stop what we started, put back what we wrote, release the lock."""
+        try:
+            self._stop_started()
+        finally:
             try:
-                self._stop_started()
+                if self.machine is not None:
+                    self.machine.restore()
             finally:
+                if not self._lock_existed:
+                    LOCK.unlink(missing_ok=True)
                 self._lock.close()
 
     def _stop_started(self) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from slurm_cluster import GPU_PARTITION, SlurmCluster, SlurmUnavailable
+from slurm_cluster import GPU_PARTITION, SlurmCluster, SlurmUnavailable, fingerprint
 from workflow_helpers import REPO, SNAKEMAKE, TINY, planned_jobs
 
 pytestmark = pytest.mark.slurm
@@ -85,11 +85,18 @@ def rule_of(comment: str) -> str:
 
 @pytest.fixture(scope="module")
 def cluster():
+    """The cluster for this module; afterwards the machine must be as before it: same packages, same
+    Slurm config, state, logs and pid files (a stale slurm.conf slows every later snakemake call)."""
+    before = fingerprint()
     try:
         with SlurmCluster(gpus=FAKE_GPUS) as running:
             yield running
     except SlurmUnavailable as why:
         pytest.skip(f"cannot bring up a local Slurm: {why}")
+    if running.machine is not None:  # a cluster we brought up ourselves (not one we reused)
+        after = fingerprint()
+        changed = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
+        assert not changed, f"the Slurm test left the machine changed: {changed}"
 
 
 def test_tiny_workflow_runs_as_slurm_jobs_with_gpus_for_gpu_rules(cluster, tmp_path):
