@@ -64,11 +64,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from ncdss_core.config import ConfigError, load_config
 
     try:
-        load_config(args.config)
+        load_config(*args.configs)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 1
-    print(f"{args.config}: valid")
+    merged = " + ".join(["config.yaml", *args.configs])
+    print(f"{merged}: valid")
     return 0
 
 
@@ -107,11 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b")
     p.set_defaults(func=cmd_diff)
 
-    p = sub.add_parser("validate", help="validate a workflow config against the schema")
-    p.add_argument("config", nargs="?", default="config.yaml")
+    p = sub.add_parser("validate", help="validate what `snakemake --configfile FILE...` would run with: "
+                                        "config.yaml with each FILE merged over it, as Snakemake merges them")
+    p.add_argument("configs", nargs="*", metavar="FILE", help="config overlays, as given to --configfile")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("generate-dataset", help="write the generated dataset dataset")
+    p = sub.add_parser("generate-dataset", help="write the generated dataset")
     p.add_argument("root")
     p.add_argument("--size", default="default", choices=["tiny", "default"])
     p.add_argument("--seed", type=int, default=0)
