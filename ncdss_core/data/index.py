@@ -12,8 +12,9 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from ncdss_core.data.datasets import SPLITS, Dataset, labels_in_map, scan
-from ncdss_core.provenance.record import file_digest
+from ncdss_core.data.datasets import SPLITS, Dataset, labels_in_map, open_dataset, scan
+from ncdss_core.provenance.atomic import atomic_write_json, read_json
+from ncdss_core.provenance.record import file_digest, provenance_path_of, working_dir_of
 from ncdss_core.runtime import get_logger, progress
 
 INDEX = "index.csv"
@@ -102,3 +103,29 @@ def check_dataset(dataset: Dataset) -> dict:
         more = f"\n  ... and {len(problems) - 200} more" if len(problems) > 200 else ""
         raise ValueError(f"dataset {dataset.root} has {len(problems)} problem(s):\n  {listing}{more}")
     return summary
+
+
+def index_dataset(dataset: Dataset, out_dir: str | Path) -> dict:
+    """Scan (stop on any problem), then write the scan report, the index and the manifest of
+    file digests into `out_dir`. Returns the scan summary."""
+    out = Path(out_dir)
+    summary = check_dataset(dataset)
+    get_logger("dataset").info("scan clean: %s", summary["splits"])
+    atomic_write_json(out / SCAN, summary)
+    write_index(out / INDEX, build_index(dataset))
+    atomic_write_json(out / MANIFEST, {"root": str(dataset.root), "kind": dataset.kind,
+                                       "files": build_manifest(dataset)})
+    return summary
+
+
+def open_indexed_dataset(artifact: str | Path) -> Dataset:
+    """The dataset an index artifact was made from: the kind and root of its manifest. A relative
+    root is relative to the working directory the index was made in (found from its provenance,
+    so a moved results tree still opens its dataset)."""
+    artifact = Path(artifact)
+    manifest = read_json(artifact / MANIFEST)
+    root = Path(manifest["root"])
+    if not root.is_absolute():
+        record = provenance_path_of(artifact)
+        root = (working_dir_of(record, read_json(record)) if record else Path.cwd()) / root
+    return open_dataset(manifest["kind"], root)

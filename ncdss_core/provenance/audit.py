@@ -43,6 +43,9 @@ class Node:
             yield from child.walk()
 
 
+EXTERNAL = "external input: no provenance when it was read; its digest is verified above"
+
+
 def _artifact_dir(path: Path) -> Path:
     return path if path.is_dir() else path.parent
 
@@ -109,6 +112,9 @@ def _load(path: Path, key: str, seen: dict[str, Node], current_commit: str | Non
             continue
         if artifact_digest(child_path) != entry["digest"]:
             node.problems.append(f"input {name}: {child_path} changed since this artifact was made")
+        if "provenance" not in entry:  # made outside the workflow (a weights file, a list file)
+            node.children.append(Node(key=child_key, path=child_path, record=None, notes=[EXTERNAL]))
+            continue
         child_prov = provenance_path_of(child_path)
         if entry.get("provenance_digest") is not None and child_prov is not None:
             if read_json(child_prov).get("record_digest") != entry["provenance_digest"]:
@@ -138,6 +144,9 @@ def format_chain(root: Node, verbose: bool = False) -> str:
         code = record.get("code") or {}
         commit = (code.get("git_commit") or "unknown")[:10] + ("+dirty" if code.get("dirty") else "")
         label = f"{node.key.split('/')[-1]}: " if node.key else ""
+        if EXTERNAL in node.notes:
+            lines.append(f"{pad}[ok] {label}external file  {node.path}")
+            return
         lines.append(f"{pad}[{status}] {label}{record.get('stage', '?')}  {node.path}  (code {commit}, "
                      f"seed {record.get('seed')}, job {record.get('slurm_job_id') or 'local'})")
         if record.get("params") and "(checked above)" not in node.notes:

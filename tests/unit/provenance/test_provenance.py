@@ -127,3 +127,15 @@ def test_leftover_of_a_killed_build_is_removed_by_the_next_build(tmp_path):
     with atomic_directory(tmp_path / "art") as build:
         (build / "done.txt").write_text("ok")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["art"]
+
+
+def test_external_input_is_verified_by_digest_without_a_record(tmp_path, capsys):
+    weights = tmp_path / "external" / "trunk.pt"
+    weights.parent.mkdir()
+    weights.write_bytes(b"pretrained")
+    model = _artifact(tmp_path / "model", "train_icd", {}, {"weights": weights}, {"model.pt": b"m"})
+    assert _problems(model) == []
+    assert cli(["audit", str(model)]) == 0
+    assert f"weights: external file  {weights}" in capsys.readouterr().out
+    weights.write_bytes(b"other")
+    assert any("input weights" in p and "changed since" in p for p in _problems(model))

@@ -1,0 +1,115 @@
+"""What every workflow script does the same way, in one place: `stage = Stage(snakemake)`.
+
+Creating the stage logs to the rule's `log:` (and stderr), gives the process the rule's threads,
+seeds every generator when the rule has a `seed` param, and starts the clock. The script then
+reads `stage.params`, `stage.inputs` and `stage.wildcards`, builds its artifact inside
+`with stage.output_dir() as build:` (atomic: renamed into place only if the block succeeds) and
+calls `stage.write_provenance(metrics=..., extra=...)`.
+
+The provenance record is made from what the rule declared, never from a dict the script rebuilds:
+- inputs: every named input (a list-valued input as name_000, name_001, ...); a rule whose
+  inputs are not all named is refused, so nothing it read goes unrecorded;
+- params: the params as given plus the wildcards;
+- stage: the rule name; seed: the `seed` param; device: the one the script asked for (cpu when
+  it asked for none).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from ncdss_core.provenance.atomic import atomic_directory
+from ncdss_core.provenance.record import now, write_provenance
+from ncdss_core.runtime import device as pick_device
+from ncdss_core.runtime import seed_everything, set_threads, setup_logging
+
+
+class Stage:
+    """One job of a rule, seen from its workflow script."""
+
+    def __init__(self, smk: Any) -> None:
+        self.rule: str = smk.rule
+        self.params = smk.params
+        self.inputs = smk.input
+        self.wildcards = smk.wildcards
+        self.output = smk.output
+        self.threads = int(smk.threads)
+        self.logger: logging.Logger = setup_logging(smk.log[0] if len(smk.log) else None)
+        set_threads(self.threads)
+        self.seed: int | None = self.params.get("seed")
+        if self.seed is not None:
+            seed_everything(self.seed)
+        self.started = now()
+        self._device: str | None = None
+        self._build: Path | None = None
+        self._recorded = False
+        self.logger.info("rule %s, threads %d, seed %s", self.rule, self.threads, self.seed)
+
+    @property
+    def device(self) -> str:
+        """cuda when a GPU is visible, else cpu; asking for it marks the stage as a device user."""
+        if self._device is None:
+            self._device = pick_device()
+            self.logger.info("device %s", self._device)
+        return self._device
+
+    def dataset(self):
+        """The dataset recorded by the rule's `dataset` input (the index artifact)."""
+        from ncdss_core.data.index import open_indexed_dataset
+
+        return open_indexed_dataset(self.inputs.dataset)
+
+    # --- the artifact ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def output_dir(self) -> Iterator[Path]:
+        """Build the rule's output directory under a temporary name; on success it is renamed into
+        place, with a provenance record (an empty-metrics one if the script wrote none)."""
+        with atomic_directory(self.output[0]) as build:
+            self._build = build
+            try:
+                yield build
+                if not self._recorded:
+                    self.write_provenance()
+            finally:
+                self._build = None
+
+    def recorded_inputs(self) -> dict[str, str]:
+        """Every named input; list-valued ones as name_000, name_001, ..."""
+        recorded: dict[str, str] = {}
+        for name, value in self.inputs.items():
+            if isinstance(value, list):
+                recorded.update({f"{name}_{i:03d}": str(item) for i, item in enumerate(value)})
+            else:
+                recorded[name] = str(value)
+        named = sum(len(v) if isinstance(v, list) else 1 for _, v in self.inputs.items())
+        if named != len(self.inputs):
+            raise ValueError(f"rule {self.rule}: {len(self.inputs) - named} input(s) have no name; "
+                             f"name every input so that the provenance record can name it")
+        return recorded
+
+    def recorded_params(self) -> dict[str, Any]:
+        """The params as given plus the wildcards (a wildcard may repeat a param's value, never
+        contradict it)."""
+        recorded = dict(self.params.items())
+        for name, value in self.wildcards.items():
+            if name in recorded and recorded[name] != value:
+                raise ValueError(f"rule {self.rule}: param {name}={recorded[name]!r} and wildcard "
+                                 f"{name}={value!r} disagree")
+            recorded[name] = value
+        return recorded
+
+    def write_provenance(self, metrics: Mapping[str, Any] | None = None,
+                         extra: Mapping[str, Any] | None = None) -> Path:
+        """provenance.json into the directory being built (or into the output itself, for a rule
+        whose library writes its output in place)."""
+        directory = self._build if self._build is not None else Path(self.output[0])
+        path = write_provenance(directory, stage=self.rule, params=self.recorded_params(),
+                                inputs=self.recorded_inputs(), artifact_path=os.fspath(self.output[0]),
+                                seed=self.seed, device=self._device or "cpu", started=self.started,
+                                metrics=metrics, extra=extra)
+        self._recorded = True
+        return path
