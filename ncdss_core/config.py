@@ -92,6 +92,7 @@ def semantic_problems(config: dict, base_dir: Path) -> list[str]:
                 problems.append(f"config key discovery.k: k={k} is smaller than the "
                                 f"{len(novel_classes(kind, fold))} novel classes of fold {fold}")
     problems += _trunk_init_problems(config, base_dir)
+    problems += _backbone_weights_problems(config, base_dir)
     ratio = _get(config, "finetune.clean_ratio")
     if isinstance(ratio, (int, float)) and not 0 < ratio < 1:
         problems.append(f"config key finetune.clean_ratio: {ratio} is outside (0, 1)")
@@ -114,6 +115,26 @@ def _trunk_init_problems(config: dict, base_dir: Path) -> list[str]:
     elif weights:
         return [f"config key weak.model.weights: set to {weights!r}, but weak.model.init is {init} "
                 f"(set init: file to load it)"]
+    return []
+
+
+def _backbone_weights_problems(config: dict, base_dir: Path) -> list[str]:
+    """model.backbone_weights: a file whose keys and shapes fit the configured backbone, checked
+    here so that a wrong file stops the run before any job starts."""
+    weights = _get(config, "model.backbone_weights") or ""
+    if not weights:
+        return []
+    path = Path(weights) if Path(weights).is_absolute() else base_dir / weights
+    if not path.is_file():
+        return [f"config key model.backbone_weights: {path} is not a file"]
+    from ncdss_core.models.segmodel import backbone_weights_mismatch
+
+    try:
+        mismatch = backbone_weights_mismatch(path, config["model"])
+    except Exception as error:  # not a torch file at all
+        return [f"config key model.backbone_weights: {path} is not a readable state dict ({error})"]
+    if mismatch:
+        return [f"config key model.backbone_weights: {path} does not fit the configured backbone: {mismatch}"]
     return []
 
 

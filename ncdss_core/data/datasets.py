@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from ncdss_core.data.folds import IGNORE, class_names
-from ncdss_core.data.files import read_grey_png, read_ids, read_label_png, read_rgb
+from ncdss_core.data.files import ListFileError, read_grey_png, read_id_lines, read_label_png, read_rgb
 
 SPLITS = ("trainaug", "val")
 
@@ -67,19 +67,37 @@ class Dataset:
     def saliency_path(self, image_id: str) -> Path:
         raise NotImplementedError
 
+    def annotation_path(self, image_id: str) -> Path | None:
+        """Where the image's annotation file would be (None: the layout has none)."""
+        return None
+
     def annotation_labels(self, image_id: str) -> list[int] | None:
         """Image-level labels from annotations, or None when the dataset has none."""
-        return None
+        path = self.annotation_path(image_id)
+        if path is None or not path.is_file():
+            return None
+        return parse_voc_annotation(path, self.class_names)
 
     # --- reading ---------------------------------------------------------------------------
     @functools.lru_cache(maxsize=4)
     def ids(self, split: str) -> tuple[str, ...]:
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r} (expected one of {SPLITS})")
+        return tuple(image_id for _, image_id in self.id_lines(split))
+
+    def id_lines(self, split: str) -> list[tuple[int, str]]:
+        """(line number, id) of a split's list; DatasetError naming the file when it is missing,
+        empty or malformed."""
         path = self.list_path(split)
         if not path.is_file():
             raise DatasetError(f"{path}: image list of split {split!r} is missing")
-        return tuple(read_ids(path))
+        try:
+            entries = read_id_lines(path)
+        except ListFileError as error:
+            raise DatasetError(str(error)) from error
+        if not entries:
+            raise DatasetError(f"{path}: image list of split {split!r} is empty (no image id)")
+        return entries
 
     def read_image(self, image_id: str, split: str = "trainaug") -> np.ndarray:
         return read_rgb(self.image_path(image_id, split))
@@ -127,11 +145,8 @@ class VOCDataset(Dataset):
     def saliency_path(self, image_id: str) -> Path:
         return self.root / "saliency_supervised_model" / f"{image_id}.png"
 
-    def annotation_labels(self, image_id: str) -> list[int] | None:
-        path = self.root / "Annotations" / f"{image_id}.xml"
-        if not path.is_file():
-            return None
-        return parse_voc_annotation(path, self.class_names)
+    def annotation_path(self, image_id: str) -> Path | None:
+        return self.root / "Annotations" / f"{image_id}.xml"
 
 
 class GeneratedDataset(VOCDataset):
@@ -189,6 +204,8 @@ def _check_image(path: Path) -> tuple[tuple[int, int] | None, str | None]:
     """(height, width) of a fully decodable image, or an error message."""
     if not path.is_file():
         return None, "image file is missing"
+    if path.stat().st_size == 0:
+        return None, "image file is empty (0 bytes)"
     try:
         with Image.open(path) as image:
             image.load()  # decodes every byte: catches truncated files that verify() misses
@@ -207,10 +224,16 @@ def scan_image(dataset: Dataset, image_id: str, split: str) -> list[Problem]:
     if not label_path.is_file():
         problems.append(Problem(str(label_path), "label map is missing"))
         return problems
+    if label_path.stat().st_size == 0:
+        problems.append(Problem(str(label_path), "label map is empty (0 bytes)"))
+        return problems
     try:
         label = read_label_png(label_path)
-    except Exception as error:
-        problems.append(Problem(str(label_path), f"unreadable label map ({error})"))
+    except ValueError as error:  # a readable image of the wrong kind (RGB, 16-bit)
+        problems.append(Problem(str(label_path), str(error).split(": ", 1)[-1]))
+        return problems
+    except Exception as error:  # PIL raises many types for broken files
+        problems.append(Problem(str(label_path), f"unreadable or truncated label map ({error})"))
         return problems
     bad = [int(v) for v in np.unique(label) if v > dataset.num_classes and v != IGNORE]
     if bad:
@@ -219,6 +242,12 @@ def scan_image(dataset: Dataset, image_id: str, split: str) -> list[Problem]:
     if size is not None and label.shape != size:
         problems.append(Problem(str(label_path),
                                 f"size {label.shape[1]}x{label.shape[0]} differs from image {size[1]}x{size[0]}"))
+    annotation = dataset.annotation_path(image_id)
+    if annotation is not None and annotation.is_file():
+        try:
+            parse_voc_annotation(annotation, dataset.class_names)
+        except DatasetError as error:
+            problems.append(Problem(str(annotation), str(error).split(": ", 1)[-1]))
     sal = dataset.saliency_path(image_id)
     if sal.is_file() and size is not None:
         try:
@@ -237,16 +266,19 @@ def scan(dataset: Dataset, splits: tuple[str, ...] = SPLITS) -> tuple[list[Probl
     summary: dict = {"kind": dataset.kind, "root": str(dataset.root), "splits": {}}
     for split in splits:
         try:
-            ids = dataset.ids(split)
+            entries = dataset.id_lines(split)
         except DatasetError as error:
-            problems.append(Problem(str(dataset.list_path(split)), str(error).split(": ", 1)[-1]))
+            path, _, message = str(error).partition(": ")
+            problems.append(Problem(path, message))
             continue
-        seen = set()
-        for image_id in ids:
-            if image_id in seen:
-                problems.append(Problem(str(dataset.list_path(split)), f"id {image_id} listed twice"))
+        ids = [image_id for _, image_id in entries]
+        first_line: dict[str, int] = {}
+        for line, image_id in entries:
+            if image_id in first_line:
+                problems.append(Problem(f"{dataset.list_path(split)}:{line}",
+                                        f"id {image_id} listed twice (first on line {first_line[image_id]})"))
                 continue
-            seen.add(image_id)
+            first_line[image_id] = line
             problems.extend(scan_image(dataset, image_id, split))
         summary["splits"][split] = {
             "images": len(ids),

@@ -56,10 +56,14 @@ def write_label_png(path: str | os.PathLike, labels: np.ndarray) -> Path:
 
 
 def read_label_png(path: str | os.PathLike) -> np.ndarray:
-    """Read an index PNG (palette or grey) as a uint8 array of label indices."""
+    """Read an index PNG (palette or 8-bit grey) as a uint8 array of label indices."""
     with Image.open(path) as image:
         if image.mode not in ("P", "L", "1"):
-            raise ValueError(f"{path}: expected an index (palette or grey) PNG, got mode {image.mode}")
+            kind = {"RGB": "an RGB colour image", "RGBA": "an RGBA colour image",
+                    "I;16": "a 16-bit image", "I;16B": "a 16-bit image", "I": "a 32-bit image",
+                    "LA": "a grey image with alpha"}.get(image.mode, f"mode {image.mode}")
+            raise ValueError(f"{path}: label map is {kind}; expected an 8-bit index PNG (palette or "
+                             f"grey, one class index per pixel, as VOC's SegmentationClassAug)")
         return np.array(image, dtype=np.uint8)
 
 
@@ -74,15 +78,30 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
         return np.array(image.convert("RGB"), dtype=np.uint8)
 
 
-def read_ids(path: str | os.PathLike) -> list[str]:
-    """Read an id list: one id per line; blank lines skipped; PANet-style `id__class` keeps the id."""
-    ids = []
+class ListFileError(ValueError):
+    """An id list that cannot be read as one id per line; the message names the file and line."""
+
+
+def read_id_lines(path: str | os.PathLike) -> list[tuple[int, str]]:
+    """(line number, id) of an id list: one id per line, blank lines skipped, a PANet-style
+    `id__class` line keeps the id. An id holding whitespace is rejected (ids name files, and a
+    list with a second column would silently drop it): the error names the file, line and id."""
+    entries = []
     with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            line = line.strip()
-            if line:
-                ids.append(line.split("__")[0].split()[0])
-    return ids
+        for number, line in enumerate(handle, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            if any(ch.isspace() for ch in text):
+                raise ListFileError(f"{path}:{number}: id {text!r} contains whitespace; ids must be "
+                                    f"single words (rename the files and the list entry)")
+            entries.append((number, text.split("__")[0]))
+    return entries
+
+
+def read_ids(path: str | os.PathLike) -> list[str]:
+    """The ids of an id list, in order (see read_id_lines for the format)."""
+    return [image_id for _, image_id in read_id_lines(path)]
 
 
 def write_ids(path: str | os.PathLike, ids: Iterable[str]) -> Path:

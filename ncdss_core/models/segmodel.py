@@ -156,17 +156,38 @@ class SegModel(nn.Module):
         return self
 
 
-def load_backbone_weights(model: SegModel, path: str | Path | None) -> list[str]:
-    """Load a local ImageNet state_dict (torchvision key names; `fc.*` dropped) into the backbone.
-    Returns the missing keys. None or "" leaves the random initialisation."""
-    if not path:
-        return []
+def read_backbone_state(path: str | Path) -> dict[str, torch.Tensor]:
+    """A local ImageNet state_dict with torchvision's key names: `module.`/`backbone.` prefixes
+    stripped, the classifier `fc.*` dropped."""
     state = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     state = {k.removeprefix("module.").removeprefix("backbone."): v for k, v in state.items()}
-    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-    result = model.backbone.load_state_dict(state, strict=False)
+    return {k: v for k, v in state.items() if not k.startswith("fc.")}
+
+
+def backbone_weights_mismatch(path: str | Path, model_cfg: Mapping[str, Any]) -> str | None:
+    """Why a weights file does not fit the backbone `model_cfg` configures (the first key that is
+    extra, missing or of another shape), or None when it fits."""
+    given = read_backbone_state(path)
+    expected = build_backbone(ModelSpec.from_config(model_cfg, num_classes=2))[0].state_dict()
+    expected = {k: v for k, v in expected.items() if not k.startswith("fc.")}
+    for key, value in given.items():
+        if key not in expected:
+            return f"{key} is not a key of the {model_cfg['arch']} backbone"
+        if tuple(value.shape) != tuple(expected[key].shape):
+            return (f"{key} has shape {tuple(value.shape)}, the {model_cfg['arch']} backbone "
+                    f"expects {tuple(expected[key].shape)}")
+    missing = [k for k in expected if k not in given]
+    return f"{missing[0]} is missing ({len(missing)} backbone keys in all)" if missing else None
+
+
+def load_backbone_weights(model: SegModel, path: str | Path | None) -> list[str]:
+    """Load a local ImageNet state_dict (see read_backbone_state) into the backbone.
+    Returns the missing keys. None or "" leaves the random initialisation."""
+    if not path:
+        return []
+    result = model.backbone.load_state_dict(read_backbone_state(path), strict=False)
     if result.unexpected_keys:
         raise ValueError(f"model.backbone_weights: {path} has keys the backbone lacks: "
                          f"{result.unexpected_keys[:5]}")
