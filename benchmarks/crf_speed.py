@@ -1,4 +1,4 @@
-"""CRF stage throughput: ncdss_core.crf.refine_many over a process pool vs a plain serial loop.
+"""CRF stage throughput: ncdss_core.weak.crf.refine_many over a process pool vs a plain serial loop.
 
 The serial baseline calls pydensecrf directly, image after image, with the same unary and the
 same parameters (config.yaml `crf`). Both read the same images and seeds; the script checks that

@@ -29,7 +29,7 @@ kind, n, dim = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 base = peak_mb()
 t = time.time()
 if kind == "clustering":
-    from ncdss_core.clustering import cluster_prototypes, prototype
+    from ncdss_core.discovery.clustering import cluster_prototypes, prototype
     rng = np.random.default_rng(0)
     vectors = np.empty((n, dim), np.float32)
     mask = np.zeros((512, 512), np.uint8); mask[100:400, 50:300] = 1
@@ -40,7 +40,7 @@ if kind == "clustering":
             v = rng.normal(size=dim).astype(np.float32); vectors[i] = v / np.linalg.norm(v)
     cluster_prototypes(vectors, 10, 32, True, 10, 300, 0)
 else:
-    from ncdss_core.metrics import ConfusionMatrix, discovery_scores
+    from ncdss_core.evaluation.metrics import ConfusionMatrix, discovery_scores
     rng = np.random.default_rng(0)
     cm = ConfusionMatrix(21, 26)
     for i in range(n):  # one 512 x 512 prediction at a time

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
+import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 from PIL import Image
 
-from ncdss_core.provenance.atomic import atomic_write_text
+from ncdss_core.provenance.atomic import atomic_write_bytes, atomic_write_text
 
 
 def _voc_palette() -> list[int]:
@@ -41,18 +40,10 @@ def write_label_png(path: str | os.PathLike, labels: np.ndarray) -> Path:
         raise ValueError(f"{path}: label values must lie in 0..255")
     image = Image.fromarray(labels.astype(np.uint8), mode="P")
     image.putpalette(VOC_PALETTE)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        image.save(tmp, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    # label maps are written by the thousand inside artifact directories: no fsync per file
+    return atomic_write_bytes(path, buffer.getvalue(), fsync=False)
 
 
 def read_label_png(path: str | os.PathLike) -> np.ndarray:
