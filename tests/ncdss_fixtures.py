@@ -1,8 +1,5 @@
-"""A tiny hand-made VOC-layout dataset for the discovery/fine-tuning tests (no generator needed).
-
-Each image holds one or two objects (squares/discs) whose colour is a function of the class id, on a
-noisy grey background; saliency marks every object. Small enough for tests that train for seconds.
-"""
+"""The hand-made VOC-layout dataset the unit tests share (no generator needed, small enough for tests
+that train for seconds)."""
 
 from __future__ import annotations
 
@@ -12,46 +9,54 @@ import numpy as np
 from PIL import Image
 
 from ncdss_core.data.files import write_ids, write_label_png
+from ncdss_core.data.folds import VOC_CLASSES
 
 
 def class_colour(c: int) -> np.ndarray:
-    rng = np.random.default_rng(1000 + c)
-    return rng.integers(30, 226, size=3)
+    """The colour of every object of class c: a class is told apart by colour alone."""
+    return np.random.default_rng(1000 + c).integers(30, 226, size=3)
 
 
-def make_image(rng: np.random.Generator, classes: list[int], size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    image = rng.normal(128, 10, size=(size, size, 3))
-    label = np.zeros((size, size), np.uint8)
-    for n, c in enumerate(classes):
-        s = int(rng.integers(16, 24))
-        y0 = int(rng.integers(0, size - s))
-        x0 = int(rng.integers(0, size // 2 - s)) + (size // 2 if n % 2 else 0)
-        image[y0:y0 + s, x0:x0 + s] = class_colour(c) + rng.normal(0, 6, size=(s, s, 3))
-        label[y0:y0 + s, x0:x0 + s] = c
-    return np.clip(image, 0, 255).astype(np.uint8), label
-
-
-def write_tiny_voc(root: Path, n_train: int = 40, n_val: int = 12, seed: int = 0,
-                   classes: tuple[int, ...] = (1, 2, 6, 7, 11, 16)) -> Path:
-    """VOC layout under root; classes drawn from `classes` (fold 0 novel: 1, 2; base: the rest)."""
+def make_voc_dataset(root: Path, n_train: int = 24, n_val: int = 8, seed: int = 0,
+                     annotations: bool = True) -> Path:
+    """A VOC-layout dataset under root, ids tr_000.. and va_000..: image i of a split holds a rectangle
+    of class (i % 20) + 1 and, every third image, a second one of class ((i + 7) % 20) + 1, each in its
+    class colour on dark noise. Label maps carry a 255 band on the top and bottom edge of each
+    object; saliency marks the objects; `Annotations/` (VOC XML) only when `annotations`."""
     rng = np.random.default_rng(seed)
     root = Path(root)
-    for sub in ("images", "SegmentationClassAug", "SegmentationClass", "saliency_supervised_model", "sets"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-    splits = {"trainaug": [], "val": []}
-    for split, count in (("trainaug", n_train), ("val", n_val)):
-        for i in range(count):
-            image_id = f"{split[:2]}{i:04d}"
-            k = 1 + int(rng.random() < 0.3)
-            chosen = [int(c) for c in rng.choice(classes, size=k, replace=False)]
-            image, label = make_image(rng, chosen)
+    for folder in ("images", "SegmentationClassAug", "SegmentationClass", "saliency_supervised_model"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    if annotations:
+        (root / "Annotations").mkdir()
+    ids = {"trainaug": [f"tr_{i:03d}" for i in range(n_train)], "val": [f"va_{i:03d}" for i in range(n_val)]}
+    for split, split_ids in ids.items():
+        for index, image_id in enumerate(split_ids):
+            h, w = int(rng.integers(40, 64)), int(rng.integers(48, 80))
+            image = rng.integers(0, 60, size=(h, w, 3), dtype=np.uint8)
+            label = np.zeros((h, w), dtype=np.uint8)
+            present = [(index % 20) + 1]
+            if index % 3 == 0:
+                present.append(((index + 7) % 20) + 1)
+            objects = []
+            for slot, cls in enumerate(present):
+                y0, x0 = 4 + slot * (h // 2 - 2), 4 + slot * (w // 2 - 2)
+                y1, x1 = y0 + h // 2 - 8, x0 + w // 2 - 8
+                label[y0:y1, x0:x1] = cls
+                image[y0:y1, x0:x1] = class_colour(cls)
+                label[y0, x0:x1] = label[y1 - 1, x0:x1] = 255
+                objects.append((cls, x0, y0, x1, y1))
             Image.fromarray(image).save(root / "images" / f"{image_id}.jpg", quality=95)
             write_label_png(root / "SegmentationClassAug" / f"{image_id}.png", label)
-            if split == "val":
-                write_label_png(root / "SegmentationClass" / f"{image_id}.png", label)
-            Image.fromarray(((label > 0) * 255).astype(np.uint8)).save(
-                root / "saliency_supervised_model" / f"{image_id}.png")
-            splits[split].append(image_id)
-    for split, ids in splits.items():
-        write_ids(root / "sets" / f"{split}.txt", ids)
+            write_label_png(root / "SegmentationClass" / f"{image_id}.png", label)
+            saliency = np.where(label > 0, 255, 0).astype(np.uint8)
+            Image.fromarray(saliency).save(root / "saliency_supervised_model" / f"{image_id}.png")
+            if annotations:
+                xml = "".join(
+                    f"<object><name>{VOC_CLASSES[c - 1]}</name><difficult>0</difficult>"
+                    f"<bndbox><xmin>{x0}</xmin><ymin>{y0}</ymin><xmax>{x1}</xmax><ymax>{y1}</ymax></bndbox></object>"
+                    for c, x0, y0, x1, y1 in objects)
+                (root / "Annotations" / f"{image_id}.xml").write_text(
+                    f"<annotation><filename>{image_id}.jpg</filename>{xml}</annotation>")
+        write_ids(root / "sets" / f"{split}.txt", split_ids)
     return root

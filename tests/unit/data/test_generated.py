@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from ncdss_core.data import generated
+from ncdss_core.data.generated import composition
 from ncdss_core.data.datasets import open_dataset, scan
 from ncdss_core.data.folds import VOC_CLASSES, novel_classes
 from ncdss_core.data.files import read_grey_png, read_ids, read_label_png
@@ -162,7 +163,7 @@ def test_refuses_non_empty_root_and_accepts_empty_one(tmp_path):
 
 def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
     calls = {"n": 0}
-    real = generated._make_image
+    real = composition.make_image
 
     def failing(rng, primary):
         calls["n"] += 1
@@ -170,9 +171,10 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(rng, primary)
 
-    monkeypatch.setattr(generated, "_make_image", failing)
+    monkeypatch.setattr(composition, "make_image", failing)
     with pytest.raises(KeyboardInterrupt):
         generated.generate(tmp_path / "bm", size="tiny")
+    assert calls["n"] == 6  # the replacement was the one called
     assert list(tmp_path.iterdir()) == []
 
 

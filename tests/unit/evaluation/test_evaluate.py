@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import torch
-from ncdss_fixtures import write_tiny_voc
+from ncdss_fixtures import make_voc_dataset as write_tiny_voc
 
 from ncdss_core.data.datasets import open_dataset
 from ncdss_core.discovery.base_removal import (
