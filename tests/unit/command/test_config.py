@@ -18,8 +18,23 @@ def test_default_config_is_valid_and_gets_defaults(default_config):
     assert config["dataset"]["kind"] == "generated"
 
 
-def test_tiny_test_config_is_valid():
-    load_config(REPO / "tests" / "configs" / "tiny.yaml", base_dir=REPO)
+def test_tiny_test_config_is_valid(tmp_path):
+    tiny = REPO / "tests" / "configs" / "tiny.yaml"
+    config = load_config(tiny, base_dir=REPO)
+    # what the workflow tests count on: the tiny dataset, one fold, 3 seed variants x 2 shards of CRF
+    # jobs, the k10 pseudo-labels (config.yaml's k, kept by the merge) and the k5 ablation row
+    assert config["dataset"]["kind"] == "generated" and config["dataset"]["generated_size"] == "tiny"
+    assert config["folds"] == [0] and config["dataset"]["shards"] == 2
+    assert config["seeds"]["variants"] == ["cam", "icd", "icd_sal"]
+    assert config["base"]["epochs"] == 2 and config["discovery"]["k"] == 10
+    assert config["finetune"]["ablations"] == ["no_overclustering"]
+    broken = yaml.safe_load(tiny.read_text())
+    broken["dataset"]["shards"] = "two"
+    broken["discovery"] = {"kk": 10}
+    (tmp_path / "broken.yaml").write_text(yaml.safe_dump(broken))
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "broken.yaml", base_dir=REPO)
+    assert "dataset.shards" in str(info.value) and "discovery.kk: unknown key" in str(info.value)
 
 
 def _error(config, base_dir=REPO):
