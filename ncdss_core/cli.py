@@ -82,6 +82,35 @@ def cmd_generate_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    import torch
+
+    from ncdss_core.data.datasets import open_dataset
+    from ncdss_core.data.files import read_ids
+    from ncdss_core.evaluation.evaluate import percent, score_cells, scores_of
+    from ncdss_core.models.segmodel import load_checkpoint
+
+    torch.set_num_threads(max(1, args.threads))
+    dataset = open_dataset(args.kind, args.root)
+    ids = read_ids(args.ids) if args.ids else list(dataset.ids(args.split))
+    rows = []
+    for path in args.checkpoints:
+        model, meta = load_checkpoint(path)
+        fold = args.fold if args.fold is not None else int(meta["fold"])
+        size = args.input_size or int(meta["input_size"])
+        rows.append((path, scores_of(model, dataset, ids, args.split, fold, size, args.matching)))
+    print("| checkpoint | k | matching | novel mIoU | base mIoU | all mIoU |")
+    print("|---|---|---|---|---|---|")
+    for path, scores in rows:
+        print(f"| {path} | {score_cells(scores)} |")
+    if args.per_class:
+        for path, scores in rows:
+            print(f"\n{path}")
+            for name, value in zip(scores["class_names"], scores["iou"]):
+                print(f"  {name:>14s} {percent(value)}")
+    return 0
+
+
 def _delegate(module: str, function: str):
     """Subcommands owned by stage modules take their own argv."""
     def run(args: argparse.Namespace) -> int:
@@ -119,6 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_generate_dataset)
 
+    p = sub.add_parser("eval", help="evaluate given checkpoints on a dataset and print the table",
+                       description="Evaluate segmentation checkpoints (base, basic or EUMS model.pt) on a "
+                                   "dataset split: novel mIoU after cluster-to-class matching, base mIoU, "
+                                   "all-class mIoU.")
+    p.add_argument("checkpoints", nargs="+", help="model.pt / last.pt files written by ncdss")
+    p.add_argument("--root", required=True, help="dataset root")
+    p.add_argument("--kind", default="generated", choices=["generated", "voc", "coco"])
+    p.add_argument("--fold", type=int, help="fold (default: the one stored in the checkpoint)")
+    p.add_argument("--split", default="val", choices=["val", "trainaug"])
+    p.add_argument("--ids", help="optional id list restricting the split")
+    p.add_argument("--input-size", type=int, help="inference size (default: the checkpoint's)")
+    p.add_argument("--matching", default="auto", choices=["auto", "hungarian", "majority"])
+    p.add_argument("--per-class", action="store_true", help="also print per-class IoU")
+    p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(func=cmd_eval)
+
     for name, module, function, text in DELEGATED:
         p = sub.add_parser(name, help=text, add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -128,7 +173,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 # name, module, function(argv) -> exit code, help
 DELEGATED = [
-    ("eval", "ncdss_core.evaluation.evaluate", "eval_main", "evaluate given checkpoints on a dataset and print the table"),
     ("install-profile", "ncdss_core.slurm_profile", "install_main",
      "install the Slurm profile as the user's `slurm` profile"),
 ]

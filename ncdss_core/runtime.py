@@ -1,6 +1,6 @@
 """What every stage does the same way: logging with progress and ETA, seeding, threads, device.
 
-Workflow scripts call `stage_context(snakemake)` first; library code logs through `get_logger`.
+Workflow scripts get all of it through `ncdss_core.stage.Stage`; library code logs through `get_logger`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 import random
 import sys
 import time
-from typing import Any, Iterable, Iterator, TypeVar
+from typing import Iterable, Iterator, TypeVar
 
 import numpy as np
 
@@ -77,16 +77,6 @@ def device() -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     except ImportError:
         return "cpu"
-
-
-def stage_context(smk: Any, seed: int | None = None) -> logging.Logger:
-    """Set up a workflow script: log file, threads, seed. Returns the logger."""
-    logger = setup_logging(smk.log[0] if len(smk.log) else None)
-    set_threads(smk.threads)
-    if seed is not None:
-        seed_everything(seed)
-    logger.info("rule %s, threads %d, device %s", smk.rule, smk.threads, device())
-    return logger
 
 
 def progress(items: Iterable[T], total: int | None = None, label: str = "",

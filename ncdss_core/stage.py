@@ -106,6 +106,8 @@ class Stage:
                          extra: Mapping[str, Any] | None = None) -> Path:
         """provenance.json into the directory being built (or into the output itself, for a rule
         whose library writes its output in place)."""
+        if metrics:
+            self.logger.info("metrics: %s", dict(metrics))
         directory = self._build if self._build is not None else Path(self.output[0])
         path = write_provenance(directory, stage=self.rule, params=self.recorded_params(),
                                 inputs=self.recorded_inputs(), artifact_path=os.fspath(self.output[0]),

@@ -22,7 +22,7 @@ if DATASET_KIND == "generated":
 
 rule index_dataset:
     input:
-        dataset_source(),
+        source=dataset_source(),
     output:
         directory(DATASET),
     params:
@@ -40,7 +40,7 @@ rule index_dataset:
 
 rule splits:
     input:
-        DATASET,
+        dataset=DATASET,
     output:
         directory("results/splits/fold{fold}"),
     wildcard_constraints:

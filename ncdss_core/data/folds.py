@@ -67,6 +67,11 @@ def base_classes(kind: str, fold: int) -> list[int]:
     return [c for c in range(1, num_classes(kind) + 1) if c not in novel]
 
 
+def label_space(kind: str, fold: int) -> tuple[int, int]:
+    """(B, N): number of base and novel classes of a fold."""
+    return len(base_classes(kind, fold)), len(novel_classes(kind, fold))
+
+
 def _lookup(kind: str, fold: int, novel_value: int | None) -> np.ndarray:
     """A 256-entry table mapping dataset labels to base or fine-tuning labels."""
     table = np.zeros(256, dtype=np.uint8)

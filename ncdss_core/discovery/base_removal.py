@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -27,14 +27,30 @@ from ncdss_core.discovery.clustering import (
     order_by_id,
     prototype,
 )
-from ncdss_core.evaluation.evaluate import label_space, predict_logits
-from ncdss_core.data.folds import to_finetune_labels
+from ncdss_core.discovery.runners import new_model
+from ncdss_core.evaluation.evaluate import predict_logits
+from ncdss_core.data.folds import label_space, to_finetune_labels
 from ncdss_core.provenance.atomic import atomic_write_json, atomic_write_text
 from ncdss_core.data.files import read_grey_png, read_label_png, write_ids, write_label_png
 from ncdss_core.evaluation.metrics import ConfusionMatrix, discovery_scores
 from ncdss_core.runtime import get_logger, progress
 from ncdss_core.models.segmodel import SegModel
 from ncdss_core.data.transforms import resize_label, val_image
+
+
+def feature_source(features: str, model_cfg: Mapping[str, Any]) -> str:
+    """discovery.features resolved: under auto, the ImageNet backbone (reference §3.3) when a
+    weights file is configured, else the base model's own backbone."""
+    if features == "auto":
+        return "imagenet" if model_cfg["backbone_weights"] else "base"
+    return features
+
+
+def feature_model(source: str, base_model: SegModel, model_cfg: Mapping[str, Any], seed: int,
+                  device: str) -> SegModel:
+    """The model whose backbone features make the prototypes: a fresh model from the configured
+    weights (imagenet) or the base model itself (base)."""
+    return new_model(model_cfg, 2, seed).to(device) if source == "imagenet" else base_model
 
 
 @torch.no_grad()

@@ -29,7 +29,7 @@ class Removal:
     novel_mask: np.ndarray  # bool (H, W): salient and not confidently base
 
 
-def base_removal(probs: np.ndarray | torch.Tensor, saliency: np.ndarray, threshold: float = 0.9) -> Removal:
+def base_removal(probs: np.ndarray | torch.Tensor, saliency: np.ndarray, threshold: float) -> Removal:
     """`probs`: softmax of the base model (C, H, W), C = 1 + B; `saliency`: any non-zero is salient."""
     probs = torch.as_tensor(probs)
     confidence, predicted = probs.max(dim=0)
@@ -72,8 +72,8 @@ class Clusters:
     explained_variance: float
 
 
-def cluster_prototypes(prototypes: np.ndarray, k: int, pca_dim: int = 32, whiten: bool = True,
-                       n_init: int = 10, max_iter: int = 300, seed: int = 0) -> Clusters:
+def cluster_prototypes(prototypes: np.ndarray, k: int, pca_dim: int, whiten: bool, n_init: int,
+                       max_iter: int, seed: int) -> Clusters:
     """PCA (full SVD: deterministic, unlike the randomized solver) then k-means with pinned n_init
     and random_state (reference pitfall §9.2.6)."""
     x = np.asarray(prototypes, dtype=np.float64)

@@ -6,27 +6,35 @@ truth in fine-tuning labels (0 bg, 1..B base, B+1..B+N novel; 255 ignored). The 
 column per model output (0 bg, 1..B base, B+1..B+k clusters); cluster-to-class matching (Hungarian
 if k == N, majority vote if k > N) is computed from that same matrix by `metrics.discovery_scores`.
 Checkpoint selection during training uses the same code on the held-out `select` ids at input size.
-
-`eval_main(argv)` is the `ncdss eval` command: checkpoints + dataset in, table out (the original
-`scripts/eval.sh`).
+`evaluate_model_dir` scores the selected and the last checkpoint of a model directory (the
+evaluate stage); the `ncdss eval` command prints `scores_of` for any checkpoints.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
+import os
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ncdss_core.data.datasets import open_dataset
-from ncdss_core.data.folds import base_classes, class_names, novel_classes, to_base_labels, to_finetune_labels
-from ncdss_core.evaluation.metrics import ConfusionMatrix, discovery_scores
-from ncdss_core.runtime import get_logger, progress
-from ncdss_core.models.segmodel import SegModel, load_checkpoint
+from ncdss_core.data.folds import (
+    base_classes,
+    class_names,
+    label_space,
+    novel_classes,
+    to_base_labels,
+    to_finetune_labels,
+)
 from ncdss_core.data.transforms import resize_label, val_image
+from ncdss_core.evaluation.metrics import ConfusionMatrix, discovery_scores
+from ncdss_core.models.segmodel import SegModel, load_checkpoint
+from ncdss_core.provenance.atomic import atomic_write_json, atomic_write_text
+from ncdss_core.runtime import get_logger, progress
+
+CHECKPOINTS = (("selected", "model.pt"), ("last", "last.pt"))
 
 
 @torch.no_grad()
@@ -58,11 +66,6 @@ def confusion(model: SegModel, dataset: Any, ids: Sequence[str], split: str,
             gt = resize_label(gt, size)
         cm.update(gt, pred)
     return cm
-
-
-def label_space(kind: str, fold: int) -> tuple[int, int]:
-    """(B, N): number of base and novel classes of a fold."""
-    return len(base_classes(kind, fold)), len(novel_classes(kind, fold))
 
 
 def base_selection_score(model: SegModel, dataset: Any, ids: Sequence[str], fold: int, size: int) -> float:
@@ -106,45 +109,30 @@ def percent(value: float | None) -> str:
     return "–" if value is None or not np.isfinite(value) else f"{100 * value:.2f}"
 
 
-def eval_main(argv: Sequence[str] | None = None) -> int:
-    """`ncdss eval CHECKPOINT... --root DIR --fold F`: print novel/base/all mIoU per checkpoint."""
-    parser = argparse.ArgumentParser(prog="ncdss eval", description=(
-        "Evaluate segmentation checkpoints (base, basic or EUMS model.pt) on a dataset split: "
-        "novel mIoU after cluster-to-class matching, base mIoU, all-class mIoU."))
-    parser.add_argument("checkpoints", nargs="+", help="model.pt / last.pt files written by ncdss")
-    parser.add_argument("--root", required=True, help="dataset root")
-    parser.add_argument("--kind", default="generated", choices=["generated", "voc", "coco"])
-    parser.add_argument("--fold", type=int, help="fold (default: the one stored in the checkpoint)")
-    parser.add_argument("--split", default="val", choices=["val", "trainaug"])
-    parser.add_argument("--ids", help="optional id list restricting the split")
-    parser.add_argument("--input-size", type=int, help="inference size (default: the checkpoint's)")
-    parser.add_argument("--matching", default="auto", choices=["auto", "hungarian", "majority"])
-    parser.add_argument("--per-class", action="store_true", help="also print per-class IoU")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(max(1, args.threads))
-    dataset = open_dataset(args.kind, args.root)
-    from ncdss_core.data.files import read_ids
-    ids = read_ids(args.ids) if args.ids else list(dataset.ids(args.split))
-    rows = []
-    for path in args.checkpoints:
-        model, meta = load_checkpoint(path)
-        fold = args.fold if args.fold is not None else int(meta["fold"])
-        size = args.input_size or int(meta["input_size"])
-        s = scores_of(model, dataset, ids, args.split, fold, size, args.matching)
-        rows.append((path, s))
-    print(f"| checkpoint | k | matching | novel mIoU | base mIoU | all mIoU |")
-    print("|---|---|---|---|---|---|")
-    for path, s in rows:
-        print(f"| {path} | {s['k']} | {s['method']} | {percent(s['novel_miou'])} | "
-              f"{percent(s['base_miou'])} | {percent(s['all_miou'])} |")
-    if args.per_class:
-        for path, s in rows:
-            print(f"\n{path}")
-            for name, value in zip(s["class_names"], s["iou"]):
-                print(f"  {name:>14s} {percent(value)}")
-    return 0
+def score_cells(scores: dict[str, Any]) -> str:
+    """`k | matching | novel | base | all` cells of a Markdown table row."""
+    return (f"{scores['k']} | {scores['method']} | {percent(scores['novel_miou'])} | "
+            f"{percent(scores['base_miou'])} | {percent(scores['all_miou'])}")
 
 
-if __name__ == "__main__":
-    sys.exit(eval_main())
+def evaluate_model_dir(model_dir: str | os.PathLike, dataset: Any, split: str, fold: int, matching: str,
+                       out_dir: str | os.PathLike, device: str = "cpu") -> dict[str, Any]:
+    """The selected (model.pt) and last (last.pt) checkpoint of a model directory on a split:
+    metrics.json and metrics.md in out_dir; returns novel/base/all mIoU per checkpoint."""
+    ids = list(dataset.ids(split))
+    logger = get_logger("evaluate")
+    result: dict[str, Any] = {}
+    lines = ["| checkpoint | epoch | k | matching | novel mIoU | base mIoU | all mIoU |",
+             "|---|---|---|---|---|---|---|"]
+    for checkpoint, name in CHECKPOINTS:
+        model, meta = load_checkpoint(Path(model_dir) / name)
+        scores = scores_of(model.to(device), dataset, ids, split, fold, int(meta["input_size"]), matching)
+        result[checkpoint] = scores
+        result[f"{checkpoint}_epoch"] = meta.get("epoch")
+        lines.append(f"| {checkpoint} | {meta.get('epoch')} | {score_cells(scores)} |")
+        logger.info("%s (epoch %s): novel %.4f base %.4f all %.4f", checkpoint, meta.get("epoch"),
+                    scores["novel_miou"], scores["base_miou"], scores["all_miou"])
+    out = Path(out_dir)
+    atomic_write_json(out / "metrics.json", result)
+    atomic_write_text(out / "metrics.md", "\n".join(lines) + "\n")
+    return {c: {m: result[c][m] for m in ("novel_miou", "base_miou", "all_miou")} for c, _ in CHECKPOINTS}

@@ -1,5 +1,6 @@
 """Figures of the HTML report (`snakemake --report`): seed quality per class, a grid of examples,
-the entropy histogram with the clean/unclean cut, and training curves.
+the entropy histogram with the clean/unclean cut, and training curves (`report_figures` draws all
+four for one fold).
 
 Each function reads finished artifacts and writes one PNG atomically; nothing here trains or
 changes results.
@@ -17,7 +18,9 @@ matplotlib.use("Agg")  # headless: no display on cluster nodes
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ncdss_core.data.files import VOC_PALETTE, read_ids  # noqa: E402
+from ncdss_core.data.files import VOC_PALETTE, read_ids, read_label_png  # noqa: E402
+from ncdss_core.evaluation.evaluate import predict_logits  # noqa: E402
+from ncdss_core.models.segmodel import load_checkpoint  # noqa: E402
 from ncdss_core.provenance.atomic import atomic_write_bytes, read_json  # noqa: E402
 
 _PALETTE = np.array(VOC_PALETTE, dtype=np.uint8).reshape(256, 3)
@@ -142,3 +145,70 @@ def example_grid(ids: Sequence[str], image: Callable[[str], np.ndarray],
             else:
                 ax.imshow(colorize(labels))
     return _save(fig, out)
+
+
+def shard_label_reader(shard_dirs: Sequence[str | Path]) -> Panel:
+    """An image's label map from whichever of the shard directories holds it (None if none does)."""
+    directories = [Path(d) for d in shard_dirs]
+
+    def read(image_id: str) -> np.ndarray | None:
+        for directory in directories:
+            path = directory / f"{image_id}.png"
+            if path.is_file():
+                return read_label_png(path)
+        return None
+    return read
+
+
+def seed_shards(shard_dirs: Sequence[str | Path], stage: str, variant: str) -> list[Path]:
+    """The `<stage>/<variant>/<shard>` directories (stage seeds or crf) among `shard_dirs`."""
+    return [Path(d) for d in shard_dirs if Path(d).parent.name == variant and Path(d).parent.parent.name == stage]
+
+
+def prediction_reader(model_dir: str | Path, dataset: Any, device: str) -> Panel:
+    """The argmax prediction of a model directory's selected checkpoint on a training image."""
+    model, meta = load_checkpoint(Path(model_dir) / "model.pt")
+    model.to(device).eval()
+
+    def read(image_id: str) -> np.ndarray:
+        image = dataset.read_image(image_id, "trainaug")
+        logits = predict_logits(model, image, int(meta["input_size"]), image.shape[:2])
+        return logits.argmax(0).numpy().astype(np.uint8)
+    return read
+
+
+def report_figures(dataset: Any, inputs: Mapping[str, Any], outputs: Mapping[str, str | Path], examples: int,
+                   device: str) -> None:
+    """The four figures of one fold. `inputs`: the report rule's artifacts (seed_eval, ranking,
+    icd_model, base, basic, eums, pseudo_labels, shards: seed and CRF shard directories, and trunk
+    when the ICD trunk was pretrained); `outputs`: seed_quality, entropy, curves, examples."""
+    names = {0: "background", **{i + 1: n for i, n in enumerate(dataset.class_names)}}
+    seed_quality_figure(inputs["seed_eval"], names, outputs["seed_quality"])
+    entropy_histogram(inputs["ranking"], outputs["entropy"])
+    trunk = {"ICD trunk pretraining": Path(inputs["trunk"]) / "history.json"} if inputs.get("trunk") else {}
+    training_curves({**trunk,
+                     "ICD (CAM + ICD branches)": Path(inputs["icd_model"]) / "history.json",
+                     "base": Path(inputs["base"]) / "history.json",
+                     "basic": Path(inputs["basic"]) / "history.json",
+                     "EUMS": Path(inputs["eums"]) / "history.json"}, outputs["curves"])
+    seeds = {(stage, variant): shard_label_reader(seed_shards(inputs["shards"], stage, variant))
+             for stage in ("seeds", "crf") for variant in ("cam", "icd")}
+    # Prefer novel images that also hold base objects, so that every column has something to show.
+    novel = read_ids(Path(inputs["pseudo_labels"]) / "novel.txt")
+    with_seeds = [i for i in novel if seeds["seeds", "icd"](i) is not None]
+    ids = (with_seeds + [i for i in novel if i not in with_seeds])[:examples]
+    pseudo = Path(inputs["pseudo_labels"])
+    example_grid(
+        ids,
+        lambda i: dataset.read_image(i, "trainaug"),
+        {
+            "ground truth": lambda i: dataset.read_label(i, "trainaug"),
+            "CAM seed": seeds["seeds", "cam"],
+            "ICD seed": seeds["seeds", "icd"],
+            "ICD + CRF": seeds["crf", "icd"],
+            "pseudo-label": lambda i: read_label_png(pseudo / f"{i}.png"),
+            "basic": prediction_reader(inputs["basic"], dataset, device),
+            "EUMS": prediction_reader(inputs["eums"], dataset, device),
+        },
+        outputs["examples"],
+    )

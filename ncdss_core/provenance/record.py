@@ -192,6 +192,13 @@ def split_epoch_seconds(history: list[dict]) -> tuple[list[dict], list[float]]:
             [r.get("seconds") for r in history])
 
 
+def training_metrics(history: list[dict], selected_epoch: int) -> dict[str, Any]:
+    """What a segmentation training records: the selected epoch, its selection score and the
+    last epoch's loss."""
+    return {"selected_epoch": selected_epoch, "select_score": history[selected_epoch].get("select_score"),
+            "final_loss": history[-1]["loss"]}
+
+
 def read_provenance(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     prov = path if path.name == PROVENANCE else provenance_path_of(path)

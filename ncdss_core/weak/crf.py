@@ -14,29 +14,36 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from ncdss_core.data.files import read_label_png, write_label_png
 from ncdss_core.data.folds import IGNORE
+from ncdss_core.params import from_section
+from ncdss_core.runtime import get_logger, progress
 
 
 @dataclass(frozen=True)
 class CRFParams:
-    confidence: float = 0.5
-    gaussian_sxy: float = 3.0
-    gaussian_compat: float = 3.0
-    bilateral_sxy: float = 80.0
-    bilateral_srgb: float = 13.0
-    bilateral_compat: float = 10.0
-    iterations: int = 10
-    ignore_below: float = 0.1
-    min_prob: float = 1.0e-5
+    """The `crf` config section."""
+    confidence: float
+    gaussian_sxy: float
+    gaussian_compat: float
+    bilateral_sxy: float
+    bilateral_srgb: float
+    bilateral_compat: float
+    iterations: int
+    ignore_below: float
+    min_prob: float
+    chunksize: int  # images handed to a pool worker at a time (no effect on the result)
 
     @classmethod
-    def from_params(cls, params: dict) -> "CRFParams":
-        return cls(**{k: v for k, v in params.items() if k in cls.__dataclass_fields__})
+    def from_params(cls, params: Mapping[str, Any]) -> "CRFParams":
+        return from_section(cls, params, "crf")
 
 
 def seed_unary(seed: np.ndarray, n_labels: int, params: CRFParams) -> np.ndarray:
@@ -49,7 +56,7 @@ def seed_unary(seed: np.ndarray, n_labels: int, params: CRFParams) -> np.ndarray
     return np.ascontiguousarray(-np.log(np.maximum(prob, params.min_prob)), dtype=np.float32)
 
 
-def crf_refine(rgb: np.ndarray, seed: np.ndarray, n_labels: int, params: CRFParams = CRFParams()) -> np.ndarray:
+def crf_refine(rgb: np.ndarray, seed: np.ndarray, n_labels: int, params: CRFParams) -> np.ndarray:
     """Refined label map (uint8; 0..n_labels-1, 255 where the max probability < ignore_below)."""
     import pydensecrf.densecrf as dcrf
 
@@ -83,7 +90,7 @@ def _work(key):
 
 
 def refine_many(keys: Sequence, load: Callable[[object], tuple[np.ndarray, np.ndarray]], n_labels: int,
-                params: CRFParams = CRFParams(), threads: int = 1, chunksize: int = 4) -> Iterator[tuple]:
+                params: CRFParams, threads: int, chunksize: int) -> Iterator[tuple]:
     """(key, refined) for every key, in order. `load(key)` -> (rgb, seed) runs in the workers, so
     decoding is parallel too. threads <= 1 runs in this process."""
     if threads <= 1 or len(keys) <= 1:
@@ -95,3 +102,23 @@ def refine_many(keys: Sequence, load: Callable[[object], tuple[np.ndarray, np.nd
     ctx = mp.get_context("fork")
     with ctx.Pool(min(threads, len(keys)), initializer=_init_worker, initargs=(load, n_labels, params)) as pool:
         yield from pool.imap(_work, keys, chunksize=max(1, chunksize))
+
+
+def crf_shard(dataset: Any, seeds_dir: str | os.PathLike, out_dir: str | os.PathLike, params: CRFParams,
+              threads: int) -> dict[str, Any]:
+    """Every seed `<id>.png` of a seeds shard refined into out_dir, over `threads` processes."""
+    seeds = Path(seeds_dir)
+    ids = sorted(f.stem for f in seeds.glob("*.png"))
+    logger = get_logger("crf")
+
+    def load(image_id: str) -> tuple[np.ndarray, np.ndarray]:
+        return dataset.read_image(image_id), read_label_png(seeds / f"{image_id}.png")
+
+    start = time.monotonic()
+    results = refine_many(ids, load, dataset.num_classes + 1, params, threads, params.chunksize)
+    for image_id, refined in progress(results, total=len(ids), label="crf", logger=logger):
+        write_label_png(Path(out_dir) / f"{image_id}.png", refined)
+    seconds = time.monotonic() - start
+    rate = len(ids) / seconds if seconds > 0 else 0.0
+    logger.info("%d images in %.1fs with %d threads: %.2f images/s", len(ids), seconds, threads, rate)
+    return {"images": len(ids), "images_per_second": rate, "threads": threads}

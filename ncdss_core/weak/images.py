@@ -13,12 +13,15 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ncdss_core.data.folds import base_classes, novel_classes, num_classes
 from ncdss_core.data.files import read_ids
+from ncdss_core.data.folds import base_classes, novel_classes, num_classes
+from ncdss_core.data.index import class_presence
 
 
 def output_classes(kind: str, mode: str, fold: str | int) -> list[int]:
-    """Dataset class ids of the network's output channels."""
+    """Dataset class ids of the network's output channels (mode all goes with fold 'all')."""
+    if (mode == "all") != (str(fold) == "all"):
+        raise ValueError(f"weak.mode {mode} and fold {fold!r} do not match (mode all uses fold 'all')")
     if mode == "all":
         return list(range(1, num_classes(kind) + 1))
     if mode == "base":
@@ -38,6 +41,16 @@ def fold_image_ids(mode: str, trainaug: Sequence[str], splits_dir: str | Path | 
     if splits_dir is None:
         raise ValueError("weak.mode base needs the fold's splits directory")
     return read_ids(Path(splits_dir) / "base_train.txt")
+
+
+def fold_images(index: str | Path, mode: str,
+                splits: Sequence[str | Path]) -> tuple[list[str], dict[str, list[int]]]:
+    """The images of `fold_image_ids` and the image-level labels of every trainaug image, read from
+    the dataset index. `splits` holds the fold's splits artifact in mode base, nothing in mode all."""
+    if len(splits) > 1:
+        raise ValueError(f"expected at most one splits artifact, got {len(splits)}")
+    image_labels = class_presence(index, "trainaug", "image_labels")
+    return fold_image_ids(mode, list(image_labels), splits[0] if splits else None), image_labels
 
 
 def label_matrix(ids: Sequence[str], image_labels: Mapping[str, Sequence[int]],

@@ -11,11 +11,16 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
 
+from ncdss_core.data.files import write_ids
+from ncdss_core.provenance.atomic import atomic_write_json
+from ncdss_core.provenance.record import split_epoch_seconds
+from ncdss_core.runtime import get_logger, progress
+from ncdss_core.weak.images import present_channels
 from ncdss_core.weak.network import ICDNet
 from ncdss_core.weak.scores import ScoreStore  # noqa: F401  (re-exported)
 from ncdss_core.weak.trainer import PAD_RGB, TrainConfig, build_model, normalize_image
@@ -32,6 +37,22 @@ def save_model(path: str | os.PathLike, model: ICDNet, cfg: TrainConfig, classes
     """Checkpoint: weights, buffers (sign state, step), the config and the class-index mapping."""
     torch.save({"state_dict": model.state_dict(), "config": asdict(cfg), "classes": list(classes),
                 "history": history}, path)
+
+
+def write_model_dir(out_dir: str | os.PathLike, model: ICDNet, cfg: TrainConfig, classes: list[int],
+                    history: list[dict], train_ids: Sequence[str]) -> tuple[dict[str, Any], list[float]]:
+    """model.pt, history.json and train_ids.txt of a trained ICD network. The per-epoch wall-clock
+    seconds stay out of the files (a rerun gives the same bytes): they are returned, with the
+    metrics, for the provenance record."""
+    out = Path(out_dir)
+    history, epoch_seconds = split_epoch_seconds(history)
+    save_model(out / "model.pt", model, cfg, classes, history)
+    atomic_write_json(out / "history.json", history)
+    write_ids(out / "train_ids.txt", train_ids)
+    last = history[-1] if history else {}
+    metrics = {"train_images": len(train_ids), "classes": list(classes),
+               **{k: v for k, v in last.items() if k.startswith("loss_")}}
+    return metrics, epoch_seconds
 
 
 def load_model(path: str | os.PathLike, device: str = "cpu") -> tuple[ICDNet, list[int], TrainConfig]:
@@ -57,3 +78,21 @@ def infer_image(model: ICDNet, rgb: np.ndarray, present: list[int], device: str 
     return {"cam": out["cam"][0, idx].cpu().numpy().astype(np.float32),
             "icd": out["top_down"][0, idx].cpu().numpy().astype(np.float32),
             "height": h, "width": w, "size": size}
+
+
+def score_shard(model: ICDNet, classes: Sequence[int], dataset: Any, ids: Sequence[str],
+                image_labels: Mapping[str, Sequence[int]], out_dir: str | os.PathLike,
+                device: str = "cpu") -> dict[str, int]:
+    """Scores of every image of `ids` holding a class the model knows, into out_dir/scores.h5, and
+    their ids into ids.txt (an image with none gets no seed, as base training skips it)."""
+    out = Path(out_dir)
+    done = []
+    with ScoreStore(out / "scores.h5", "w") as store:
+        for image_id in progress(ids, label="scores", logger=get_logger("scores")):
+            index, present = present_channels(image_labels[image_id], classes)
+            if not index:
+                continue
+            store.write(image_id, infer_image(model, dataset.read_image(image_id), index, device), present)
+            done.append(image_id)
+    write_ids(out / "ids.txt", done)
+    return {"images": len(done), "skipped": len(ids) - len(done)}

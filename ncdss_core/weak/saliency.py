@@ -13,22 +13,56 @@ from (robust to an object touching one border), times a mild centre prior, scale
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import cv2
 import numpy as np
+from PIL import Image
 
-from ncdss_core.weak.superpixels import region_means
+from ncdss_core.params import from_section
+from ncdss_core.provenance.atomic import atomic_write_json
+from ncdss_core.runtime import get_logger, progress
+from ncdss_core.weak.superpixels import SuperpixelReader, region_means
+
+SOURCES = ("import", "estimate")
 
 
 @dataclass(frozen=True)
 class PostProcess:
-    threshold: float = 0.5
-    min_component: float = 0.01  # fraction of the image below which a component is removed
-    min_total: float = 0.01  # fraction of the image below which the whole image is dropped
+    threshold: float
+    min_component: float  # fraction of the image below which a component is removed
+    min_total: float  # fraction of the image below which the whole image is dropped
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "PostProcess":
+        return from_section(cls, params, "saliency post-processing")
 
 
-def postprocess(soft: np.ndarray, params: PostProcess = PostProcess()) -> tuple[np.ndarray | None, dict]:
+@dataclass(frozen=True)
+class SaliencyParams:
+    """The `saliency` config section."""
+    source: str  # import: the dataset's maps; estimate: the built-in estimator
+    threshold: float
+    min_component: float
+    min_total: float
+    center_sigma: float  # estimator only
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "SaliencyParams":
+        made = from_section(cls, params, "saliency")
+        if made.source not in SOURCES:
+            raise ValueError(f"saliency.source: {made.source!r} is not one of {', '.join(SOURCES)}")
+        return made
+
+    @property
+    def post(self) -> PostProcess:
+        return PostProcess(self.threshold, self.min_component, self.min_total)
+
+
+def postprocess(soft: np.ndarray, params: PostProcess) -> tuple[np.ndarray | None, dict]:
     """Binary mask (uint8 0/255) or None when the image is dropped, plus a record of what happened.
 
     `soft` is uint8 0..255 or float 0..1. A pixel is salient when its value is >= threshold (0.5,
@@ -60,7 +94,7 @@ def postprocess(soft: np.ndarray, params: PostProcess = PostProcess()) -> tuple[
     return (mask.astype(np.uint8) * 255), info
 
 
-def estimate_saliency(rgb: np.ndarray, superpixels: np.ndarray, center_sigma: float = 0.5) -> np.ndarray:
+def estimate_saliency(rgb: np.ndarray, superpixels: np.ndarray, center_sigma: float) -> np.ndarray:
     """Unsupervised boundary-prior contrast saliency in [0, 1] (float32, image size)."""
     h, w = superpixels.shape
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float64)
@@ -80,3 +114,29 @@ def estimate_saliency(rgb: np.ndarray, superpixels: np.ndarray, center_sigma: fl
     score = contrast * np.exp(-d2)
     score = score / max(score.max(), 1e-12)
     return score[superpixels].astype(np.float32)
+
+
+def saliency_shard(dataset: Any, ids: Sequence[str], out_dir: str | os.PathLike, params: SaliencyParams,
+                   superpixels: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Binary masks `<id>.png` of `ids` into out_dir, and dropped.json with the reason for every
+    image without one. The estimator reads the shard's superpixels artifact `superpixels`."""
+    out = Path(out_dir)
+    if params.source == "estimate" and superpixels is None:
+        raise ValueError("saliency.source estimate works on superpixels; none were given")
+    reader = SuperpixelReader.from_shards([superpixels]) if params.source == "estimate" else None
+    dropped: dict[str, dict] = {}
+    for image_id in progress(ids, label="saliency", logger=get_logger("saliency")):
+        if reader is None:
+            if not dataset.has_saliency(image_id):
+                dropped[image_id] = {"reason": "the dataset ships no saliency map for this image"}
+                continue
+            soft = dataset.read_saliency(image_id)
+        else:
+            soft = estimate_saliency(dataset.read_image(image_id), reader.read(image_id), params.center_sigma)
+        mask, info = postprocess(soft, params.post)
+        if mask is None:
+            dropped[image_id] = info
+            continue
+        Image.fromarray(mask).save(out / f"{image_id}.png")
+    atomic_write_json(out / "dropped.json", dropped)
+    return {"images": len(ids), "kept": len(ids) - len(dropped), "dropped": len(dropped)}

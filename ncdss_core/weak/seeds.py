@@ -15,20 +15,34 @@ Variants:
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import cv2
 import numpy as np
 
+from ncdss_core.data.files import read_grey_png, read_ids, write_label_png
 from ncdss_core.data.folds import IGNORE
+from ncdss_core.params import from_section
+from ncdss_core.runtime import get_logger, progress
+from ncdss_core.weak.scores import ScoreStore
+
 EPS = 1e-5
 
 
 @dataclass(frozen=True)
 class SeedParams:
-    cam_bg_threshold: float = 0.25
-    sal_bg_threshold: float = 0.01
-    sal_min_fraction: float = 0.01
+    """The thresholds of the `seeds` config section."""
+    cam_bg_threshold: float
+    sal_bg_threshold: float
+    sal_min_fraction: float
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "SeedParams":
+        return from_section(cls, params, "seeds")
 
 
 def upsample(scores: np.ndarray, size: int, height: int, width: int) -> np.ndarray:
@@ -42,7 +56,7 @@ def upsample(scores: np.ndarray, size: int, height: int, width: int) -> np.ndarr
     return np.ascontiguousarray(big[:height, :width].transpose(2, 0, 1))
 
 
-def cam_seed(cam: np.ndarray, classes: list[int], params: SeedParams = SeedParams()) -> np.ndarray:
+def cam_seed(cam: np.ndarray, classes: list[int], params: SeedParams) -> np.ndarray:
     """CAM baseline seed from upsampled CAMs (L, h, w)."""
     h, w = cam.shape[1:]
     if not classes:
@@ -55,8 +69,8 @@ def cam_seed(cam: np.ndarray, classes: list[int], params: SeedParams = SeedParam
     return seed
 
 
-def icd_seed(cam: np.ndarray, icd: np.ndarray, classes: list[int], saliency: np.ndarray | None = None,
-             params: SeedParams = SeedParams(), use_saliency: bool = False) -> np.ndarray:
+def icd_seed(cam: np.ndarray, icd: np.ndarray, classes: list[int], params: SeedParams,
+             saliency: np.ndarray | None = None, use_saliency: bool = False) -> np.ndarray:
     """ICD seed (§4.2) from upsampled CAM A and top-down logits Z, both (L, h, w).
 
     With `use_saliency`, `saliency` is the binary/soft map in [0, 1] (None: no mask, e.g. dropped by
@@ -95,16 +109,48 @@ def icd_seed(cam: np.ndarray, icd: np.ndarray, classes: list[int], saliency: np.
     return seed
 
 
-def make_seed(variant: str, scores: dict, params: SeedParams = SeedParams(),
+def make_seed(variant: str, scores: dict, params: SeedParams,
               saliency: np.ndarray | None = None) -> np.ndarray:
-    """Seed of one image from its stored scores (see icd.infer.ScoreStore.read)."""
+    """Seed of one image from its stored scores (see weak.scores.ScoreStore.read)."""
     size, h, w, classes = scores["size"], scores["height"], scores["width"], scores["classes"]
     cam = upsample(scores["cam"], size, h, w)
     if variant == "cam":
         return cam_seed(cam, classes, params)
     icd = upsample(scores["icd"], size, h, w)
     if variant == "icd":
-        return icd_seed(cam, icd, classes, None, params)
+        return icd_seed(cam, icd, classes, params)
     if variant == "icd_sal":
-        return icd_seed(cam, icd, classes, saliency, params, use_saliency=True)
+        return icd_seed(cam, icd, classes, params, saliency, use_saliency=True)
     raise ValueError(f"unknown seed variant {variant!r} (cam, icd, icd_sal)")
+
+
+def seed_shard(variant: str, scores_dir: str | os.PathLike, out_dir: str | os.PathLike, params: SeedParams,
+               saliency_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Seeds `<id>.png` of every image of a scores shard; icd_sal reads the saliency shard's masks
+    (an image the saliency stage dropped has none)."""
+    if variant == "icd_sal" and saliency_dir is None:
+        raise ValueError("seed variant icd_sal needs the saliency masks of its shard")
+    out = Path(out_dir)
+    ids = read_ids(Path(scores_dir) / "ids.txt")
+    labelled = total = 0
+    with ScoreStore(Path(scores_dir) / "scores.h5") as store:
+        for image_id in progress(ids, label=f"seeds {variant}", logger=get_logger("seeds")):
+            saliency = None
+            mask = Path(saliency_dir) / f"{image_id}.png" if saliency_dir is not None else None
+            if mask is not None and mask.is_file():
+                saliency = read_grey_png(mask).astype(np.float32) / 255.0
+            seed = make_seed(variant, store.read(image_id), params, saliency)
+            write_label_png(out / f"{image_id}.png", seed)
+            labelled += int((seed != IGNORE).sum())
+            total += seed.size
+    return {"images": len(ids), "labelled_fraction": labelled / max(total, 1)}
+
+
+def collect_labels(shard_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathLike) -> dict[str, int]:
+    """The label maps of seed (or CRF) shards copied, byte for byte, into one folder."""
+    count = 0
+    for directory in shard_dirs:
+        for path in sorted(Path(directory).glob("*.png")):
+            shutil.copyfile(path, Path(out_dir) / path.name)
+            count += 1
+    return {"images": count}

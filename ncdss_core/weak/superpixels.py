@@ -1,23 +1,45 @@
 """Superpixels for ICD (reference icd.md §1): Felzenszwalb-Huttenlocher, optional feature-guided merge.
 
-- `felzenszwalb(rgb, ...)`: FH graph segmentation (skimage; sigma 0.8, k 75, min size 75 by default),
-  labels compacted to 0..S-1 in raster order of first appearance, like the FH reference binary.
+- `felzenszwalb(rgb, sigma, k, min_size)`: FH graph segmentation (skimage; the config's sigma 0.8,
+  k 75, min size 75 as the reference binary), labels compacted to 0..S-1 in raster order of first
+  appearance, like the FH reference binary.
 - `merge_regions(labels, features, max_regions)`: the greedy merge of §1.2 (cosine similarity of
   region mean features + a small-region bonus, no adjacency constraint) down to at most
   `max_regions` regions. It works on an (h, w) map throughout, so non-square images keep their
   layout (the public script scrambles them by reshaping a transposed array).
-- `SuperpixelStore`: one HDF5 file per shard, one compressed int32 dataset per image id.
+- `SuperpixelStore`: one HDF5 file per shard, one compressed int32 dataset per image id;
+  `superpixel_shard` fills one for a shard of images.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Mapping, Sequence
 
 import h5py
 import numpy as np
 from skimage.segmentation import felzenszwalb as _sk_felzenszwalb
+
+from ncdss_core.params import from_section
+from ncdss_core.runtime import get_logger, progress
+
+SUPERPIXELS = "superpixels.h5"
+
+
+@dataclass(frozen=True)
+class SuperpixelParams:
+    """The `superpixels` config section."""
+    sigma: float
+    k: float
+    min_size: int
+    merge: bool
+    max_regions: int
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "SuperpixelParams":
+        return from_section(cls, params, "superpixels")
 
 
 def compact_labels(labels: np.ndarray) -> np.ndarray:
@@ -30,7 +52,7 @@ def compact_labels(labels: np.ndarray) -> np.ndarray:
     return rank[inverse].reshape(labels.shape).astype(np.int32)
 
 
-def felzenszwalb(rgb: np.ndarray, sigma: float = 0.8, k: float = 75.0, min_size: int = 75) -> np.ndarray:
+def felzenszwalb(rgb: np.ndarray, sigma: float, k: float, min_size: int) -> np.ndarray:
     """FH over-segmentation of an RGB uint8 image; (h, w) int32 ids 0..S-1.
 
     skimage works on floats in [0, 1] and divides `scale` by 255 internally, so `k` is on the same
@@ -52,7 +74,7 @@ def region_means(labels: np.ndarray, features: np.ndarray) -> tuple[np.ndarray, 
     return sums / np.maximum(sizes, 1.0)[:, None], sizes
 
 
-def merge_regions(labels: np.ndarray, features: np.ndarray, max_regions: int = 64) -> np.ndarray:
+def merge_regions(labels: np.ndarray, features: np.ndarray, max_regions: int) -> np.ndarray:
     """Greedy feature-guided merge (§1.2) of an (h, w) id map down to at most `max_regions` regions.
 
     sim(i, j) = cos(f_i, f_j) + (1 - (|R_i| + |R_j|) / hw); the most similar pair is merged (j into i,
@@ -146,6 +168,11 @@ class SuperpixelReader:
         self._files: list[h5py.File] | None = None
         self._pid: int | None = None
 
+    @classmethod
+    def from_shards(cls, shard_dirs: Sequence[str | os.PathLike]) -> "SuperpixelReader":
+        """A reader over the superpixels.h5 of each shard artifact."""
+        return cls([Path(d) / SUPERPIXELS for d in shard_dirs])
+
     def _open(self) -> list[h5py.File]:
         if self._files is None or self._pid != os.getpid():  # h5py handles must not cross a fork
             self._files = [h5py.File(p, "r") for p in self.paths]
@@ -162,11 +189,22 @@ class SuperpixelReader:
         return {"paths": self.paths, "_files": None, "_pid": None}
 
 
-def iter_superpixels(images: Iterator[tuple[str, np.ndarray]], sigma: float, k: float, min_size: int,
-                     merge: bool = False, max_regions: int = 64) -> Iterator[tuple[str, np.ndarray]]:
-    """FH (and optionally the colour-guided merge) for a stream of (id, rgb) pairs."""
-    for image_id, rgb in images:
-        labels = felzenszwalb(rgb, sigma, k, min_size)
-        if merge:
-            labels = merge_regions(labels, color_features(rgb), max_regions)
-        yield image_id, labels
+def superpixels_of(rgb: np.ndarray, params: SuperpixelParams) -> np.ndarray:
+    """FH, then the colour-guided merge when `params.merge` is on."""
+    labels = felzenszwalb(rgb, params.sigma, params.k, params.min_size)
+    if params.merge:
+        labels = merge_regions(labels, color_features(rgb), params.max_regions)
+    return labels
+
+
+def superpixel_shard(dataset: Any, ids: Sequence[str], out_dir: str | os.PathLike,
+                     params: SuperpixelParams) -> dict[str, Any]:
+    """Superpixels of `ids` into out_dir/superpixels.h5; region-count metrics."""
+    counts = []
+    with SuperpixelStore(Path(out_dir) / SUPERPIXELS, "w") as store:
+        for image_id in progress(ids, label="superpixels", logger=get_logger("superpixels")):
+            labels = superpixels_of(dataset.read_image(image_id), params)
+            store.write(image_id, labels)
+            counts.append(int(labels.max()) + 1)
+    return {"images": len(ids), "mean_regions": float(np.mean(counts)) if counts else 0.0,
+            "max_regions": max(counts, default=0)}

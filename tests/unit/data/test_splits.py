@@ -1,6 +1,6 @@
 from ncdss_core.data.index import build_index, write_index, class_presence
 from ncdss_core.data.datasets import open_dataset
-from ncdss_core.data.folds import base_classes, novel_classes
+from ncdss_core.data.folds import base_classes, label_space, novel_classes
 from ncdss_core.data.splits import build_fold_lists, selection_ids, write_fold_lists
 from ncdss_core.data.files import read_ids
 
@@ -47,6 +47,11 @@ def test_write_fold_lists(small_voc, tmp_path):
     counts = write_fold_lists(tmp_path / "fold0", lists)
     assert read_ids(tmp_path / "fold0" / "novel.txt") == lists["novel"]
     assert counts["novel"] == len(lists["novel"]) > 0
+
+
+def test_label_space_counts_base_and_novel_classes():
+    assert label_space("voc", 0) == (15, 5) and label_space("generated", 4) == (15, 5)
+    assert label_space("coco", 3) == (60, 20)
 
 
 def test_coco_folds_use_contiguous_blocks_of_twenty():

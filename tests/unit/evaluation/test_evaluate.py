@@ -11,7 +11,8 @@ from ncdss_core.discovery.base_removal import (
     remove_base_shard,
     write_pseudo_labels,
 )
-from ncdss_core.evaluation.evaluate import eval_main, scores_of
+from ncdss_core.cli import main as cli
+from ncdss_core.evaluation.evaluate import evaluate_model_dir, scores_of
 from ncdss_core.discovery.runners import (
     VARIANTS,
     rank_novel_images,
@@ -91,10 +92,24 @@ def test_basic_ranking_eums_and_evaluation(chain, capsys):
     assert s["k"] == 6 and s["method"] == "majority"   # 6 clusters > 5 novel classes
     assert len(s["iou"]) == 1 + len(base_classes("generated", 0)) + 5
     assert np.array(s["confusion"]).sum() > 0
-    assert eval_main([str(root / "eums" / "model.pt"), str(root / "base" / "model.pt"),
-                      "--root", str(root / "voc")]) == 0
+    assert cli(["eval", str(root / "eums" / "model.pt"), str(root / "base" / "model.pt"),
+                "--root", str(root / "voc")]) == 0
     out = capsys.readouterr().out
     assert "novel mIoU" in out and out.count("model.pt") == 2
+
+
+def test_model_dir_evaluation_scores_both_checkpoints(chain, tmp_path):
+    ds, root = chain["ds"], chain["root"]
+    metrics = evaluate_model_dir(root / "base", ds, "val", 0, "auto", tmp_path)
+    result = read_json(tmp_path / "metrics.json")
+    assert set(metrics) == {"selected", "last"}
+    for checkpoint in ("selected", "last"):
+        assert metrics[checkpoint] == {m: result[checkpoint][m] for m in ("novel_miou", "base_miou", "all_miou")}
+        assert result[checkpoint]["method"] == "none" and result[checkpoint]["images"] == len(ds.ids("val"))
+    assert result["last_epoch"] == len(read_json(root / "base" / "history.json")["epochs"]) - 1
+    lines = (tmp_path / "metrics.md").read_text().splitlines()
+    assert lines[0].startswith("| checkpoint | epoch |") and lines[2].startswith(
+        f"| selected | {result['selected_epoch']} | 0 | none |")
 
 
 def test_tables_per_fold_and_mean_over_folds(tmp_path):

@@ -36,3 +36,23 @@ def test_training_curves_plot_icd_and_keep_one_colour_per_stage(tmp_path, monkey
     assert score_line.get_label() == "base"
     assert score_line.get_color() == lines["base"].get_color() != lines["ICD"].get_color()
     plt.close(captured["fig"])
+
+
+def test_example_panels_read_each_image_from_the_shard_that_holds_it(tmp_path):
+    from ncdss_core.data.files import write_label_png
+
+    shards = []
+    for stage in ("seeds", "crf"):
+        for variant in ("cam", "icd"):
+            for shard in ("000", "001"):
+                directory = tmp_path / stage / variant / shard
+                directory.mkdir(parents=True)
+                shards.append(directory)
+    write_label_png(tmp_path / "seeds/icd/001/x.png", np.full((2, 3), 4, np.uint8))
+    write_label_png(tmp_path / "crf/icd/000/x.png", np.full((2, 3), 9, np.uint8))
+    assert report.seed_shards(shards, "seeds", "icd") == [tmp_path / "seeds/icd/000", tmp_path / "seeds/icd/001"]
+    seeds = report.shard_label_reader(report.seed_shards(shards, "seeds", "icd"))
+    crf = report.shard_label_reader(report.seed_shards(shards, "crf", "icd"))
+    assert seeds("x").tolist() == [[4, 4, 4]] * 2 and crf("x").tolist() == [[9, 9, 9]] * 2
+    assert seeds("y") is None
+    assert report.shard_label_reader(report.seed_shards(shards, "seeds", "cam"))("x") is None

@@ -1,6 +1,14 @@
-import numpy as np
+from pathlib import Path
 
-from ncdss_core.weak.crf import CRFParams, crf_refine, refine_many, seed_unary
+import numpy as np
+import pytest
+
+from ncdss_core.config import load_config
+from ncdss_core.data.datasets import open_dataset
+from ncdss_core.data.files import read_label_png, write_label_png
+from ncdss_core.weak.crf import CRFParams, crf_refine, crf_shard, refine_many, seed_unary
+
+CRF = CRFParams.from_params(load_config(Path(__file__).resolve().parents[3] / "config.yaml")["crf"])
 
 
 def _case(i, h=40, w=56):
@@ -15,7 +23,7 @@ def _case(i, h=40, w=56):
 
 def test_unary_values():
     seed = np.array([[1, 255]], np.uint8)
-    u = seed_unary(seed, 21, CRFParams())
+    u = seed_unary(seed, 21, CRF)
     p = np.exp(-u)
     np.testing.assert_allclose(p[1, 0], 0.512, atol=1e-3)
     np.testing.assert_allclose(p[0, 0], 0.0244, atol=1e-4)
@@ -24,7 +32,7 @@ def test_unary_values():
 
 def test_crf_fills_object_and_keeps_labels():
     rgb, seed = _case(0)
-    out = crf_refine(rgb, seed, 21)
+    out = crf_refine(rgb, seed, 21, CRF)
     assert out.shape == seed.shape and out.dtype == np.uint8
     assert out[20, 20] == 1 and out[2, 2] == 0
     # the seed covers only the object's core; the CRF extends it to the whole red object, and the
@@ -35,8 +43,35 @@ def test_crf_fills_object_and_keeps_labels():
 
 def test_parallel_equals_serial_bit_for_bit():
     cases = {i: _case(i) for i in range(6)}
-    serial = [crf_refine(*cases[i], 21) for i in range(6)]
-    parallel = list(refine_many(list(range(6)), cases.__getitem__, 21, CRFParams(), threads=2, chunksize=1))
+    serial = [crf_refine(*cases[i], 21, CRF) for i in range(6)]
+    parallel = list(refine_many(list(range(6)), cases.__getitem__, 21, CRF, threads=2, chunksize=1))
     assert [k for k, _ in parallel] == list(range(6))
     for (_, got), want in zip(parallel, serial):
         assert got.tobytes() == want.tobytes()
+
+
+def test_params_come_whole_from_the_config_section():
+    section = load_config(Path(__file__).resolve().parents[3] / "config.yaml")["crf"]
+    assert CRF.iterations == section["iterations"] and CRF.chunksize == section["chunksize"]
+    with pytest.raises(ValueError, match="crf: unknown key\\(s\\) iteration "):
+        CRFParams.from_params({**section, "iteration": 5})
+    with pytest.raises(ValueError, match="crf: missing key\\(s\\) min_prob"):
+        CRFParams.from_params({k: v for k, v in section.items() if k != "min_prob"})
+
+
+def test_crf_shard_refines_every_seed_of_the_shard(small_voc, tmp_path):
+    dataset = open_dataset("voc", small_voc)
+    seeds, out = tmp_path / "seeds", tmp_path / "crf"
+    seeds.mkdir()
+    out.mkdir()
+    ids = list(dataset.ids("trainaug"))[:4]
+    for image_id in ids:
+        label = dataset.read_label(image_id)
+        write_label_png(seeds / f"{image_id}.png", np.where(label == 255, 255, label).astype(np.uint8))
+    metrics = crf_shard(dataset, seeds, out, CRF, threads=2)
+    assert metrics["images"] == 4 and metrics["threads"] == 2 and metrics["images_per_second"] > 0
+    assert sorted(p.stem for p in out.glob("*.png")) == sorted(ids)
+    for image_id in ids:
+        want = crf_refine(dataset.read_image(image_id), read_label_png(seeds / f"{image_id}.png"),
+                          dataset.num_classes + 1, CRF)
+        assert read_label_png(out / f"{image_id}.png").tobytes() == want.tobytes()

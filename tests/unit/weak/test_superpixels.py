@@ -1,13 +1,24 @@
-import numpy as np
+from dataclasses import replace
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from ncdss_core.config import load_config
+from ncdss_core.data.datasets import open_dataset
 from ncdss_core.weak.superpixels import (
+    SuperpixelParams,
     SuperpixelReader,
     SuperpixelStore,
     compact_labels,
     felzenszwalb,
     merge_regions,
     region_means,
+    superpixel_shard,
+    superpixels_of,
 )
+
+SECTION = load_config(Path(__file__).resolve().parents[3] / "config.yaml")["superpixels"]
 
 
 def _blocks_image(h=40, w=70):
@@ -99,3 +110,24 @@ def test_store_bytes_are_reproducible(tmp_path):
             store.write("img1", lab)
         digests.append((tmp_path / name).read_bytes())
     assert digests[0] == digests[1]
+
+
+def test_unknown_key_is_named():
+    with pytest.raises(ValueError, match="superpixels: unknown key\\(s\\) scale"):
+        SuperpixelParams.from_params({**SECTION, "scale": 75})
+
+
+def test_shard_store_holds_each_image_and_merge_caps_regions(small_voc, tmp_path):
+    dataset = open_dataset("voc", small_voc)
+    ids = list(dataset.ids("trainaug"))[:3]
+    params = SuperpixelParams.from_params(SECTION)
+    metrics = superpixel_shard(dataset, ids, tmp_path, params)
+    reader = SuperpixelReader.from_shards([tmp_path])
+    counts = []
+    for image_id in ids:
+        want = felzenszwalb(dataset.read_image(image_id), params.sigma, params.k, params.min_size)
+        assert np.array_equal(reader.read(image_id), want)
+        counts.append(int(want.max()) + 1)
+    assert metrics == {"images": 3, "mean_regions": float(np.mean(counts)), "max_regions": max(counts)}
+    merged = replace(params, merge=True, max_regions=2)
+    assert superpixels_of(dataset.read_image(ids[0]), merged).max() + 1 <= 2 < counts[0]
