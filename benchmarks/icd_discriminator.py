@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ncdss_core.data.index import read_index  # noqa: E402
 from ncdss_core.data.datasets import open_dataset  # noqa: E402
 from ncdss_core.weak.infer import canvas_size, load_model  # noqa: E402
-from ncdss_core.weak.trainer import PAD_RGB, normalize_image  # noqa: E402
+from ncdss_core.data.transforms import MEAN_RGB, normalize_image  # noqa: E402
 
 
 def _projections(signed: np.ndarray, obj: np.ndarray, back: np.ndarray) -> list[float]:
@@ -66,7 +66,7 @@ def side_stats(run: Path, fold: str, per_class: int) -> list[dict]:
         h, w = gt.shape
         size = canvas_size(h, w)
         canvas = np.empty((size, size, 3), np.uint8)
-        canvas[:] = PAD_RGB
+        canvas[:] = MEAN_RGB
         canvas[:h, :w] = rgb
         with torch.no_grad():
             out = model(normalize_image(canvas)[None])

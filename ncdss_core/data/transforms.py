@@ -19,8 +19,13 @@ import numpy as np
 import torch
 import torchvision.transforms.functional as TF
 
-MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+# torchvision's ImageNet normalisation, for every network of the workflow (ICD and NCDSS alike)
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+_MEAN = np.array(MEAN, dtype=np.float32)
+_STD = np.array(STD, dtype=np.float32)
+# the mean colour as uint8 RGB: padding with it normalises to (almost) zero
+MEAN_RGB = tuple(int(round(255 * m)) for m in MEAN)
 
 
 @dataclass(frozen=True)
@@ -35,12 +40,12 @@ class Augment:
 
 @dataclass(frozen=True)
 class Jitter:
-    """Strong view: torchvision ColorJitter(0.5, 0.5, 0.5, 0.25) semantics."""
+    """Strong view: torchvision ColorJitter semantics (finetune.strong_jitter)."""
 
-    brightness: float = 0.5
-    contrast: float = 0.5
-    saturation: float = 0.5
-    hue: float = 0.25
+    brightness: float
+    contrast: float
+    saturation: float
+    hue: float
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
@@ -73,9 +78,9 @@ def resize_label(label: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(label), (w, h), interpolation=cv2.INTER_NEAREST)
 
 
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    """uint8 HxWx3 RGB -> normalised float CxHxW."""
-    x = (image.astype(np.float32) / 255.0 - MEAN) / STD
+def normalize_image(image: np.ndarray) -> torch.Tensor:
+    """uint8 HxWx3 RGB -> normalised float32 CxHxW (contiguous)."""
+    x = (image.astype(np.float32) / 255.0 - _MEAN) / _STD
     return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
 
 
@@ -87,10 +92,10 @@ def train_pair(image: np.ndarray, label: np.ndarray, size: int, rng: np.random.G
 
 
 def val_image(image: np.ndarray, size: int) -> torch.Tensor:
-    return to_tensor(resize_image(image, size))
+    return normalize_image(resize_image(image, size))
 
 
-def color_jitter(image: np.ndarray, rng: np.random.Generator, jitter: Jitter = Jitter()) -> np.ndarray:
+def color_jitter(image: np.ndarray, rng: np.random.Generator, jitter: Jitter) -> np.ndarray:
     """ColorJitter with factors and order drawn from `rng`; geometry untouched."""
     x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
     ops = []

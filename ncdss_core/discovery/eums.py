@@ -20,14 +20,13 @@ from typing import Mapping, Sequence
 
 import torch
 
+from ncdss_core.data.folds import IGNORE
+from ncdss_core.discovery.losses import cross_entropy
 from ncdss_core.discovery.ranking import rank_ascending
 from ncdss_core.models.segmodel import SegModel, reinit_head
-from ncdss_core.train.loop import cross_entropy
-
-from ncdss_core.data.folds import IGNORE
 
 
-def rampup_weight(epoch: int, coefficient: float = 1.0, length: int = 5) -> float:
+def rampup_weight(epoch: int, coefficient: float, length: int) -> float:
     """Sigmoid ramp-up: λ exp(-5 (1 - clip(e, 0, T)/T)²); λ from epoch T on (and at once if T = 0)."""
     if length <= 0:
         return float(coefficient)
@@ -42,7 +41,7 @@ def ema_update(teacher: torch.nn.Module, student: torch.nn.Module, momentum: flo
         t.mul_(momentum).add_(s.detach(), alpha=1.0 - momentum)
 
 
-def make_teacher(student: SegModel, reinit: bool = True) -> SegModel:
+def make_teacher(student: SegModel, reinit: bool) -> SegModel:
     """The teacher starts as a copy of the student (no gradients); with `reinit`, the decoder and
     head of both are re-initialised independently (reference `_initialize_params`), so the two
     share the backbone but not the head."""
@@ -56,7 +55,7 @@ def make_teacher(student: SegModel, reinit: bool = True) -> SegModel:
 
 
 @torch.no_grad()
-def teacher_labels(teacher: SegModel, weak: torch.Tensor, threshold: float = 0.0) -> torch.Tensor:
+def teacher_labels(teacher: SegModel, weak: torch.Tensor, threshold: float) -> torch.Tensor:
     """Hard pseudo-labels of the teacher on the weak view. The teacher's head stays in train mode
     (batch-statistics BN, dropout on), as in the reference; its backbone BN is frozen."""
     teacher.train()
@@ -65,28 +64,32 @@ def teacher_labels(teacher: SegModel, weak: torch.Tensor, threshold: float = 0.0
     return torch.where(confidence < threshold, torch.full_like(labels, IGNORE), labels)
 
 
+def clean_step(model: SegModel, batch: Mapping[str, Mapping[str, torch.Tensor]], epoch: int) -> torch.Tensor:
+    """½ [CE(base) + CE(clean)]: the supervised half of EUMS, the whole loss of the ranking rows
+    without self-training."""
+    return 0.5 * (cross_entropy(model(batch["base"]["image"]), batch["base"]["label"])
+                  + cross_entropy(model(batch["clean"]["image"]), batch["clean"]["label"]))
+
+
 @dataclass
 class EUMSStep:
-    """The per-iteration loss of EUMS (or of its ablations), for `training.train`."""
+    """The per-iteration loss of EUMS with self-training on the unclean stream (finetune.* keys)."""
 
-    teacher: SegModel | None
-    momentum: float = 0.99
-    threshold: float = 0.0
-    rampup_coefficient: float = 1.0
-    rampup_length: int = 5
+    teacher: SegModel
+    momentum: float
+    threshold: float
+    rampup_coefficient: float
+    rampup_length: int
 
     def __call__(self, model: SegModel, batch: Mapping[str, Mapping[str, torch.Tensor]], epoch: int) -> torch.Tensor:
-        supervised = 0.5 * (cross_entropy(model(batch["base"]["image"]), batch["base"]["label"])
-                            + cross_entropy(model(batch["clean"]["image"]), batch["clean"]["label"]))
-        if self.teacher is None or "unclean" not in batch:
-            return supervised
+        supervised = clean_step(model, batch, epoch)
         ema_update(self.teacher, model, self.momentum)
         target = teacher_labels(self.teacher, batch["unclean"]["image"], self.threshold)
         weight = rampup_weight(epoch, self.rampup_coefficient, self.rampup_length)
         return supervised + weight * cross_entropy(model(batch["unclean"]["strong"]), target)
 
 
-def reassign(clean: Sequence[str], scores: Mapping[str, float], keep: float = 0.5) -> tuple[list[str], list[str]]:
+def reassign(clean: Sequence[str], scores: Mapping[str, float], keep: float) -> tuple[list[str], list[str]]:
     """Dynamic reassignment: (still clean, moved to unclean). The floor(keep · N) lowest-entropy
     clean images stay; ties by id, NaN scores (no novel pixel) move."""
     ordered = rank_ascending(scores, clean)

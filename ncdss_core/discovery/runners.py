@@ -3,7 +3,7 @@
 Each runner builds a fresh model from the backbone's initial weights (reference §9.2.2: never from a
 previous stage's model) or, with `finetune.backbone_init: base_model` (the default when no ImageNet
 weights are configured), from the backbone of the fold's base model with a fresh head. It trains it
-with `training.train` and writes a model directory:
+through `discovery.training` and writes a model directory:
 model.pt (the checkpoint selected on the held-out `select` ids; the last epoch when selection is off),
 last.pt, history.json, and for EUMS the final clean/unclean splits after reassignment.
 
@@ -17,17 +17,18 @@ from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
-from ncdss_core.discovery.eums import EUMSStep, make_teacher, reassign
-from ncdss_core.evaluation.evaluate import (
-    base_selection_score,
-    label_space,
-    novel_selection_score,
-    predict_logits,
-)
-from ncdss_core.provenance.atomic import atomic_write_json
 from ncdss_core.data.files import write_ids
+from ncdss_core.data.folds import label_space
+from ncdss_core.data.labels import base_label_reader, image_reader, pseudo_label_reader
+from ncdss_core.data.train_samples import SegTrainSet
+from ncdss_core.data.transforms import Jitter, resize_label
+from ncdss_core.discovery.eums import EUMSStep, clean_step, make_teacher, reassign
+from ncdss_core.discovery.losses import supervised_step
 from ncdss_core.discovery.ranking import entropy_score, split_clean, summary
-from ncdss_core.runtime import get_logger, progress
+from ncdss_core.discovery.training import TrainSettings, train_segmentation
+from ncdss_core.discovery.variants import REASSIGNMENT_KEYS, SELF_TRAINING_KEYS, TRAIN_KEYS
+from ncdss_core.discovery.variants import VARIANTS, Variant  # noqa: F401 (VARIANTS re-exported for scripts)
+from ncdss_core.evaluation.evaluate import base_selection_score, novel_selection_score, predict_logits
 from ncdss_core.models.segmodel import (
     ModelSpec,
     SegModel,
@@ -36,31 +37,28 @@ from ncdss_core.models.segmodel import (
     load_checkpoint,
     save_checkpoint,
 )
-from ncdss_core.train.loop import (
-    SegTrainSet,
-    TrainResult,
-    TrainSettings,
-    base_label_reader,
-    image_reader,
-    pseudo_label_reader,
-    supervised_step,
-    train,
-)
-from ncdss_core.data.transforms import Jitter, resize_label
-from ncdss_core.discovery.variants import VARIANTS, Variant  # noqa: F401 (VARIANTS re-exported for scripts)
+from ncdss_core.provenance.atomic import atomic_write_json
+from ncdss_core.runtime import get_logger, progress
+from ncdss_core.train.loop import TrainResult
+
+# keys of the base and finetune sections the runners read besides the training settings
+BASE_KEYS = ("supervision", "selection")
+FINETUNE_KEYS = TRAIN_KEYS + SELF_TRAINING_KEYS + REASSIGNMENT_KEYS
 
 
 def new_model(model_cfg: Mapping[str, Any], num_classes: int, seed: int) -> SegModel:
     """A fresh model; the seed fixes the random initialisation (the same backbone init every stage)."""
     torch.manual_seed(seed)
-    return build_model(ModelSpec.from_config(model_cfg, num_classes), model_cfg.get("backbone_weights") or None)
+    return build_model(ModelSpec.from_config(model_cfg, num_classes), model_cfg["backbone_weights"] or None)
 
 
 def write_model_dir(out: str | Path, model: SegModel, result: TrainResult, meta: Mapping[str, Any]) -> None:
+    """last.pt (the model as trained), model.pt (the selected epoch's weights), history.json; the
+    model is left with the selected weights."""
     out = Path(out)
-    model.load_state_dict(result.last_state)
     save_checkpoint(out / "last.pt", model, {**meta, "epoch": len(result.history) - 1})
-    model.load_state_dict(result.selected_state)
+    if result.selected_state is not None:
+        model.load_state_dict(result.selected_state)
     save_checkpoint(out / "model.pt", model, {**meta, "epoch": result.selected_epoch})
     atomic_write_json(out / "history.json", {"selected_epoch": result.selected_epoch,
                                              "epochs": result.history})
@@ -86,7 +84,7 @@ def train_base_model(dataset: Any, fold: int, train_ids: Sequence[str], select_i
                      device: str = "cpu") -> TrainResult:
     supervision = base_cfg["supervision"]
     num_base, _ = label_space(dataset.kind, fold)
-    settings = TrainSettings.from_config(base_cfg, model_cfg, seed)
+    settings = TrainSettings.from_config(base_cfg, model_cfg, seed, "base", BASE_KEYS)
     model = new_model(model_cfg, num_base + 1, seed)
     reader = base_label_reader(dataset, fold, supervision, weak_labels)
     if supervision == "weak":
@@ -95,7 +93,7 @@ def train_base_model(dataset: Any, fold: int, train_ids: Sequence[str], select_i
     select = None
     if _use_selection(base_cfg, supervision):
         select = lambda m: base_selection_score(m, dataset, select_ids, fold, settings.input_size)
-    result = train(model, streams, supervised_step, settings, select, device=device, label="base")
+    result = train_segmentation(model, streams, supervised_step, settings, select, device=device, label="base")
     write_model_dir(out_dir, model, result, {"stage": "base", "fold": fold, "kind": dataset.kind,
                                              "input_size": settings.input_size, "k": 0,
                                              "supervision": supervision})
@@ -136,7 +134,7 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
     """Basic framework (streams base + novel) or the EUMS family (base + clean [+ unclean]).
     `base_model`: a checkpoint whose backbone the model starts from (None: the configured weights)."""
     num_base, _ = label_space(dataset.kind, fold)
-    settings = TrainSettings.from_config(ft_cfg, model_cfg, seed)
+    settings = TrainSettings.from_config(ft_cfg, model_cfg, seed, "finetune", FINETUNE_KEYS)
     size = settings.input_size
     model = new_model(model_cfg, num_base + 1 + k, seed)
     if base_model is not None:
@@ -147,7 +145,7 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
     if supervision == "weak":
         base_ids = with_weak_labels(base_ids, weak_labels)
     streams = {"base": SegTrainSet(base_ids, images, base_reader, size, seed, 0)}
-    hook: Callable[[int, dict[str, SegTrainSet]], None] | None = None
+    hook: Callable[[int], None] | None = None
     step: Any = supervised_step
     moved: list[str] = []
     if not variant.entropy_ranking:
@@ -156,7 +154,7 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
         if clean_ids is None or unclean_ids is None:
             raise ValueError(f"{variant.name}: entropy ranking needs the clean and unclean splits")
         streams["clean"] = SegTrainSet(clean_ids, images, pseudo, size, seed, 1)
-        step = EUMSStep(teacher=None)  # without self-training: ½ (CE_base + CE_clean)
+        step = clean_step  # without self-training: ½ (CE_base + CE_clean)
         if variant.self_training:
             streams["unclean"] = SegTrainSet(unclean_ids, images, None, size, seed, 2,
                                              strong=Jitter(*ft_cfg["strong_jitter"]))
@@ -168,7 +166,7 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
         if variant.reassignment:
             epochs = {int(e) for e in ft_cfg["reassign_epochs"]}
 
-            def hook(epoch: int, streams: dict[str, SegTrainSet]) -> None:
+            def hook(epoch: int) -> None:
                 if epoch not in epochs:
                     return
                 clean = streams["clean"].ids
@@ -183,7 +181,7 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
     select = None
     if _use_selection(ft_cfg, supervision):
         select = lambda m: novel_selection_score(m, dataset, select_ids, fold, size, ft_cfg["matching"])
-    result = train(model, streams, step, settings, select, hook, device=device, label=variant.name)
+    result = train_segmentation(model, streams, step, settings, select, hook, device=device, label=variant.name)
     write_model_dir(out_dir, model, result, {"stage": variant.name, "fold": fold, "kind": dataset.kind,
                                              "input_size": size, "k": k, "supervision": supervision,
                                              "variant": variant.__dict__})

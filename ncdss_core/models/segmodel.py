@@ -16,9 +16,9 @@ reference and everything before it the "decoder". Backbone weights come from a l
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -26,38 +26,43 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock, ResNet, resnet50
 from torchvision.models.segmentation.deeplabv3 import ASPP, DeepLabHead
 
-# Reference ft_layer: conv1, bn1 and layer1-2 are frozen; layer3, layer4 and the head are trained.
-# That presumes ImageNet weights: a randomly initialised backbone must train every stage.
-TRAINABLE_BACKBONE = ("layer3", "layer4")
+from ncdss_core.params import from_section
+
+# Backbone stages `model.trainable_backbone` names. Reference ft_layer: conv1, bn1 and layer1-2 are
+# frozen; layer3, layer4 and the head are trained. That presumes ImageNet weights: a randomly
+# initialised backbone must train every stage.
 STAGES = {"stem": ("conv1.", "bn1."), "layer1": ("layer1.",), "layer2": ("layer2.",),
           "layer3": ("layer3.",), "layer4": ("layer4.",)}
+# DeepLabHead's dropout (an architecture constant, not a config key)
+HEAD_DROPOUT = 0.5
+# The `model` config section: the spec's keys, the backbone's initial weights (`build_model`), and how
+# the model is trained (read by the segmentation training settings).
+WEIGHTS_KEY = "backbone_weights"
+TRAINING_KEYS = ("input_size", "backbone_lr_factor", "momentum", "weight_decay", "workers")
 
 
 @dataclass
 class ModelSpec:
     """Everything needed to rebuild a model from a checkpoint (stored inside it)."""
 
-    arch: str = "small"                       # small | resnet50
-    num_classes: int = 16
-    widths: list[int] = field(default_factory=lambda: [16, 32, 64, 128])   # small only
-    blocks: list[int] = field(default_factory=lambda: [1, 1, 1, 1])        # small only
-    head_channels: int = 256                  # ASPP / decoder channels (256 in DeepLabHead)
-    atrous_rates: list[int] = field(default_factory=lambda: [12, 24, 36])
-    dropout: float = 0.5
-    freeze_backbone_bn: bool = True           # reference: backbone BN always in eval mode
-    trainable_backbone: list[str] = field(default_factory=lambda: list(TRAINABLE_BACKBONE))
+    arch: str                       # small | resnet50
+    num_classes: int
+    widths: list[int]               # small only
+    blocks: list[int]               # small only
+    head_channels: int              # ASPP / decoder channels (256 in DeepLabHead)
+    atrous_rates: list[int]
+    dropout: float
+    freeze_backbone_bn: bool        # reference: backbone BN always in eval mode
+    trainable_backbone: list[str]   # reference: layer3, layer4
 
     @classmethod
     def from_config(cls, model_cfg: Mapping[str, Any], num_classes: int) -> "ModelSpec":
-        arch = model_cfg["arch"]
-        training = {"freeze_backbone_bn": bool(model_cfg["freeze_backbone_bn"]),
-                    "trainable_backbone": list(model_cfg["trainable_backbone"])}
-        if arch == "resnet50":
-            return cls(arch=arch, num_classes=num_classes, head_channels=256,
-                       atrous_rates=list(model_cfg["atrous_rates"]), **training)
-        return cls(arch=arch, num_classes=num_classes, widths=list(model_cfg["widths"]),
-                   blocks=list(model_cfg["blocks"]), head_channels=int(model_cfg["head_channels"]),
-                   atrous_rates=list(model_cfg["atrous_rates"]), **training)
+        """The spec of the `model` section (every key of it known, see TRAINING_KEYS)."""
+        own = {k: v for k, v in model_cfg.items() if k != WEIGHTS_KEY and k not in TRAINING_KEYS}
+        fixed: dict[str, Any] = {"num_classes": num_classes, "dropout": HEAD_DROPOUT}
+        if own.get("arch") == "resnet50":
+            fixed["head_channels"] = 256  # torchvision's DeepLabHead
+        return from_section(cls, {**own, **fixed}, "model")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -240,20 +245,13 @@ def reinit_head(model: SegModel) -> None:
 
 def param_groups(model: SegModel, lr: float, backbone_lr_factor: float) -> list[dict[str, Any]]:
     """Two SGD groups (reference §2.2): the head at `lr`, backbone layer3/4 at `lr * factor`
-    (0.1 and 0.001 in the paper: factor 0.01). Frozen parameters are left out."""
+    (0.1 and 0.001 in the paper: factor 0.01), the factor kept as the group's `lr_mult` for the
+    schedule. Frozen parameters are left out."""
     head = [p for p in model.classifier.parameters() if p.requires_grad]
     backbone = [p for p in model.backbone.parameters() if p.requires_grad]
-    return [{"params": head, "lr": lr, "name": "head", "base_lr": lr},
-            {"params": backbone, "lr": lr * backbone_lr_factor, "name": "backbone",
-             "base_lr": lr * backbone_lr_factor}]
-
-
-def step_lr(optimizer: torch.optim.Optimizer, epoch: int, decay_epochs: Iterable[int],
-            gamma: float = 0.1) -> None:
-    """lr(e) = base_lr * gamma^#{d : e > d} (0-indexed epochs, strict '>'), set once per epoch."""
-    factor = gamma ** sum(1 for d in decay_epochs if epoch > d)
-    for group in optimizer.param_groups:
-        group["lr"] = group["base_lr"] * factor
+    return [{"params": head, "lr": lr, "lr_mult": 1.0, "name": "head"},
+            {"params": backbone, "lr": lr * backbone_lr_factor, "lr_mult": backbone_lr_factor,
+             "name": "backbone"}]
 
 
 def save_checkpoint(path: str | Path, model: SegModel, extra: Mapping[str, Any] | None = None) -> None:

@@ -13,10 +13,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-# torchvision's normalisation; images are padded with the mean colour so padding maps to 0
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
-
 
 @dataclass
 class Trunk:
@@ -31,7 +27,7 @@ def _conv_bn(cin: int, cout: int, dilation: int = 1) -> list[nn.Module]:
             nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
 
-def small_trunk(width: int = 32, head_channels: int = 256) -> Trunk:
+def small_trunk(width: int, head_channels: int = 256) -> Trunk:
     """conv-pool x3 (stride 8, 3x3/s2/p1 pools like the DeepLab VGG) then two 3x3 convs.
 
     Receptive field 69 px, about half the side of a generated image (96-160 px), as VGG16-DeepLab's
@@ -90,7 +86,8 @@ def load_trunk_weights(trunk: Trunk, weights_path: str) -> Trunk:
     return trunk
 
 
-def build_trunk(name: str, weights_path: str = "", width: int = 32, head_channels: int = 0) -> Trunk:
+def build_trunk(name: str, weights_path: str, width: int, head_channels: int) -> Trunk:
+    """The trunk `name` (weak.model.backbone); head_channels 0: the backbone's own fc6/fc7 width."""
     if name == "small":
         trunk = small_trunk(width, head_channels or 256)
         return load_trunk_weights(trunk, weights_path) if weights_path else trunk

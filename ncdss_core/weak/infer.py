@@ -17,13 +17,14 @@ import numpy as np
 import torch
 
 from ncdss_core.data.files import write_ids
+from ncdss_core.data.transforms import MEAN_RGB, normalize_image
 from ncdss_core.provenance.atomic import atomic_write_json
 from ncdss_core.provenance.record import split_epoch_seconds
 from ncdss_core.runtime import get_logger, progress
 from ncdss_core.weak.images import present_channels
 from ncdss_core.weak.network import ICDNet
 from ncdss_core.weak.scores import ScoreStore  # noqa: F401  (re-exported)
-from ncdss_core.weak.trainer import PAD_RGB, TrainConfig, build_model, normalize_image
+from ncdss_core.weak.trainer import TrainConfig, build_model
 
 
 def canvas_size(height: int, width: int) -> int:
@@ -71,7 +72,7 @@ def infer_image(model: ICDNet, rgb: np.ndarray, present: list[int], device: str 
     h, w = rgb.shape[:2]
     size = canvas_size(h, w)
     canvas = np.empty((size, size, 3), np.uint8)
-    canvas[:] = PAD_RGB
+    canvas[:] = MEAN_RGB
     canvas[:h, :w] = rgb
     out = model(normalize_image(canvas)[None].to(device))
     idx = torch.as_tensor(present, dtype=torch.long)

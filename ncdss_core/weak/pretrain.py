@@ -15,7 +15,6 @@ the trunk's state dict is kept and loaded by `weak.model.init: pretrained`.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -23,29 +22,38 @@ import numpy as np
 import torch
 from sklearn.metrics import average_precision_score
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
+from ncdss_core.data.transforms import normalize_image
 from ncdss_core.models.trunks import Trunk
-from ncdss_core.weak.trainer import _worker_init, augment, normalize_image, poly_lr
+from ncdss_core.params import from_section
+from ncdss_core.train.loaders import epoch_batches, seeded_loader
+from ncdss_core.train.loop import fit
+from ncdss_core.train.schedules import PolySchedule
+from ncdss_core.weak.trainer import augment
+
+# the images are decoded in memory already: the main process augments them
+WORKERS = 0
 
 
 @dataclass
 class PretrainConfig:
-    images: int = 3000
-    holdout: float = 0.1
-    epochs: int = 12
-    batch_size: int = 32
-    crop: int = 97
-    scales: Sequence[float] = (0.75, 1.0, 1.25)
-    flip: bool = True
-    lr: float = 1.0e-3
-    weight_decay: float = 1.0e-4
-    poly_power: float = 0.9
-    num_workers: int = 0
+    """The weak.pretrain section."""
+
+    images: int
+    holdout: float
+    epochs: int
+    batch_size: int
+    crop: int
+    scales: Sequence[float]
+    flip: bool
+    lr: float
+    weight_decay: float
+    poly_power: float
 
     @classmethod
     def from_params(cls, params: dict) -> "PretrainConfig":
-        return cls(**{k: v for k, v in params.items() if k in cls.__dataclass_fields__})
+        return from_section(cls, params, "weak.pretrain")
 
 
 class PretrainNet(nn.Module):
@@ -99,49 +107,35 @@ def mean_average_precision(model: PretrainNet, images: Sequence[np.ndarray], lab
     return float(average_precision_score(labels[:, present], scores[:, present], average="macro"))
 
 
+class PretrainStep:
+    """Multi-label BCE summed over classes, averaged over the batch (the ICD CAM loss's scaling)."""
+
+    def __init__(self) -> None:
+        self.loss = nn.BCEWithLogitsLoss(reduction="sum")
+
+    def __call__(self, model: PretrainNet, batch: Sequence[torch.Tensor], epoch: int) -> torch.Tensor:
+        x, y = batch
+        return self.loss(model(x), y) / x.shape[0]
+
+
 def pretrain_trunk(trunk: Trunk, images: Sequence[np.ndarray], labels: np.ndarray, cfg: PretrainConfig,
                    seed: int, device: str = "cpu",
                    logger: logging.Logger | None = None) -> tuple[PretrainNet, list[dict]]:
     """Train trunk + classifier with Adam and a per-epoch poly learning rate; returns the network
     (moved back to the CPU) and one record per epoch (loss, held-out mAP, seconds)."""
-    logger = logger or logging.getLogger("ncdss.pretrain")
     torch.manual_seed(seed)
     model = PretrainNet(trunk, labels.shape[1]).to(device)
     train_idx, hold_idx = split_holdout(len(images), cfg.holdout, seed)
     data = PretrainData([images[i] for i in train_idx], labels[train_idx], cfg, seed)
     hold_images, hold_labels = [images[i] for i in hold_idx], labels[hold_idx]
-    drop_last = len(data) >= cfg.batch_size
-    loader = DataLoader(data, batch_size=cfg.batch_size, shuffle=True, drop_last=drop_last,
-                        num_workers=cfg.num_workers, worker_init_fn=_worker_init,
-                        generator=torch.Generator().manual_seed(seed))
+    loader = seeded_loader(data, cfg.batch_size, seed, WORKERS, drop_last=len(data) >= cfg.batch_size)
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
     optimizer = torch.optim.Adam([{"params": decay, "weight_decay": cfg.weight_decay},
                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
-    loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
-    history = []
-    for epoch in range(cfg.epochs):
-        data.epoch = epoch
-        lr = poly_lr(cfg.lr, epoch, cfg.epochs, cfg.poly_power)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        model.train()
-        total, count, start = 0.0, 0, time.monotonic()
-        for x, y in loader:
-            x, y = x.to(device), y.to(device)
-            # summed over classes, averaged over the batch (the ICD CAM loss's scaling)
-            loss = loss_fn(model(x), y) / x.shape[0]
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"trunk pretraining diverged at epoch {epoch}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-            count += 1
-        record = {"epoch": epoch, "lr": lr, "loss": total / max(count, 1),
-                  "holdout_map": mean_average_precision(model, hold_images, hold_labels, device),
-                  "seconds": round(time.monotonic() - start, 2)}
-        history.append(record)
-        logger.info("pretrain epoch %d/%d lr %.2e loss %.4f held-out mAP %.3f (%.1fs)", epoch + 1, cfg.epochs,
-                    lr, record["loss"], record["holdout_map"], record["seconds"])
-    return model.cpu(), history
+    result = fit(model, optimizer, PolySchedule(cfg.lr, cfg.epochs, cfg.poly_power), cfg.epochs,
+                 epoch_batches(loader), PretrainStep(),
+                 measure=lambda epoch: {"holdout_map": mean_average_precision(model, hold_images, hold_labels,
+                                                                              device)},
+                 device=device, label="pretrain", logger=logger or logging.getLogger("ncdss.pretrain"))
+    return model.cpu(), result.history

@@ -10,51 +10,59 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
+from ncdss_core.data.transforms import MEAN_RGB, normalize_image
+from ncdss_core.models.trunks import build_trunk
+from ncdss_core.params import from_section
+from ncdss_core.train.loaders import epoch_batches, seeded_loader
+from ncdss_core.train.loop import fit
+from ncdss_core.train.schedules import PolySchedule
 from ncdss_core.weak import operators as layers
-from ncdss_core.models.trunks import MEAN, STD, build_trunk
 from ncdss_core.weak.network import ICDNet
 
-PAD_RGB = tuple(int(round(255 * m)) for m in MEAN)
+# keys of the weak.model section the rule resolves (init: which trunk weights become `weights`)
+RULE_KEYS = ("init",)
 
 
 @dataclass
 class TrainConfig:
-    backbone: str = "small"
-    weights: str = ""
-    width: int = 32
-    head_channels: int = 0
-    dropout: float = 0.5
-    head_norm: bool = False
-    epochs: int = 20
-    batch_size: int = 16
-    crop: int = 113
-    scales: Sequence[float] = (0.5, 0.75, 1.0, 1.25, 1.5)
-    flip: bool = True
-    optimizer: str = "sgd"
-    lr: float = 1.0e-3
-    lr_mult: float = 10.0
-    momentum: float = 0.9
-    weight_decay: float = 5.0e-4
-    poly_power: float = 0.9
-    bu_grad_scale: float = 10.0
-    td_margin: float = 0.2
-    sign_momentum: float = 0.9
-    warmup_epochs: float = 2.0
-    num_workers: int = 0
+    """The weak.model and weak.train sections (stored in the ICD checkpoint)."""
+
+    backbone: str
+    weights: str
+    width: int
+    head_channels: int
+    dropout: float
+    head_norm: bool
+    epochs: int
+    batch_size: int
+    crop: int
+    scales: Sequence[float]
+    flip: bool
+    optimizer: str
+    lr: float
+    lr_mult: float
+    momentum: float
+    weight_decay: float
+    poly_power: float
+    bu_grad_scale: float
+    td_margin: float
+    sign_momentum: float
+    warmup_epochs: float
+    num_workers: int
 
     @classmethod
     def from_params(cls, params: dict) -> "TrainConfig":
-        known = {k: v for k, v in params.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        """From weak.model + weak.train merged (or a checkpoint's stored config)."""
+        own = {k: v for k, v in params.items() if k not in RULE_KEYS}
+        return from_section(cls, own, "weak.model/weak.train")
 
 
 def build_model(cfg: TrainConfig, num_classes: int) -> ICDNet:
@@ -62,13 +70,6 @@ def build_model(cfg: TrainConfig, num_classes: int) -> ICDNet:
     model = ICDNet(trunk, num_classes, cfg.dropout, cfg.head_norm)
     model.fast_lr_mult = cfg.lr_mult
     return model
-
-
-def normalize_image(rgb: np.ndarray) -> torch.Tensor:
-    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0
-    mean = torch.tensor(MEAN)[:, None, None]
-    std = torch.tensor(STD)[:, None, None]
-    return (x - mean) / std
 
 
 def compact_ids(sp: np.ndarray) -> np.ndarray:
@@ -89,7 +90,7 @@ def augment(rgb: np.ndarray, sp: np.ndarray, crop: int, scales: Sequence[float],
         rgb, sp = rgb[:, ::-1], sp[:, ::-1]
     ph, pw = max(crop - nh, 0), max(crop - nw, 0)
     if ph or pw:
-        rgb = cv2.copyMakeBorder(np.ascontiguousarray(rgb), 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=PAD_RGB)
+        rgb = cv2.copyMakeBorder(np.ascontiguousarray(rgb), 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=MEAN_RGB)
         sp = np.pad(sp, ((0, ph), (0, pw)), constant_values=int(sp.max()) + 1)
     y0 = int(rng.integers(sp.shape[0] - crop + 1))
     x0 = int(rng.integers(sp.shape[1] - crop + 1))
@@ -121,16 +122,6 @@ class ICDTrainData(Dataset):
         return normalize_image(rgb), torch.from_numpy(self.labels[index]), torch.from_numpy(compact_ids(sp[::8, ::8]))
 
 
-def _worker_init(worker_id: int) -> None:
-    seed = torch.initial_seed() % (2**32)
-    np.random.seed(seed)
-    torch.set_num_threads(1)
-
-
-def poly_lr(base: float, epoch: int, epochs: int, power: float) -> float:
-    return base * (1.0 - epoch / epochs) ** power
-
-
 def make_optimizer(model: ICDNet, cfg: TrainConfig) -> torch.optim.Optimizer:
     """SGD with momentum (the paper), or Adam (momentum as beta1) for training from scratch."""
     groups = model.param_groups(cfg.lr, cfg.weight_decay)
@@ -141,7 +132,7 @@ def make_optimizer(model: ICDNet, cfg: TrainConfig) -> torch.optim.Optimizer:
     raise ValueError(f"weak.train.optimizer: unknown optimizer {cfg.optimizer!r} (sgd or adam)")
 
 
-def train_step(model: ICDNet, batch, cfg: TrainConfig, warmup: int) -> tuple[torch.Tensor, dict]:
+def train_step(model: ICDNet, batch, cfg: TrainConfig, warmup: int) -> tuple[torch.Tensor, dict[str, float]]:
     """Forward and the three losses of one iteration (updates the sign state)."""
     x, y, sp = batch
     out = model(x)
@@ -156,47 +147,35 @@ def train_step(model: ICDNet, batch, cfg: TrainConfig, warmup: int) -> tuple[tor
     omega = layers.warmup_weight(int(model.step), warmup)
     loss_td = layers.top_down_loss(out["top_down"], target, mask, y, omega)
     total = loss_cls + loss_bu + loss_td
-    return total, {"cls": loss_cls.item(), "bu": loss_bu.item(), "td": loss_td.item(), "omega": omega}
+    return total, {"cls": loss_cls.item(), "bu": loss_bu.item(), "td": loss_td.item()}
+
+
+@dataclass
+class ICDStep:
+    """One ICD iteration for the epoch loop; counts the iterations (the warm-up's clock)."""
+
+    cfg: TrainConfig
+    warmup: int
+
+    def __call__(self, model: ICDNet, batch: Any, epoch: int) -> tuple[torch.Tensor, dict[str, float]]:
+        loss, parts = train_step(model, batch, self.cfg, self.warmup)
+        model.step += 1
+        return loss, parts
+
+    def epoch_fields(self, model: ICDNet) -> dict[str, float]:
+        return {"omega": layers.warmup_weight(int(model.step), self.warmup)}
 
 
 def train_icd(model: ICDNet, data: ICDTrainData, cfg: TrainConfig, seed: int, device: str = "cpu",
               logger: logging.Logger | None = None) -> list[dict]:
-    logger = logger or logging.getLogger("ncdss.icd")
+    """Train the CAM and ICD branches jointly; returns the history (one record per epoch)."""
     model.to(device)
-    generator = torch.Generator().manual_seed(seed)
     drop_last = len(data) >= cfg.batch_size
-    loader = DataLoader(data, batch_size=cfg.batch_size, shuffle=True, drop_last=drop_last,
-                        num_workers=cfg.num_workers, generator=generator, worker_init_fn=_worker_init,
-                        persistent_workers=False)
+    loader = seeded_loader(data, cfg.batch_size, seed, cfg.num_workers, drop_last)
     per_epoch = max(1, len(data) // cfg.batch_size) if drop_last else 1
     warmup = int(math.floor(cfg.warmup_epochs * per_epoch))
-    optimizer = make_optimizer(model, cfg)
-    history = []
-    for epoch in range(cfg.epochs):
-        data.epoch = epoch
-        lr = poly_lr(cfg.lr, epoch, cfg.epochs, cfg.poly_power)
-        for group in optimizer.param_groups:
-            group["lr"] = lr * group["lr_mult"]
-        model.train()
-        sums = {"cls": 0.0, "bu": 0.0, "td": 0.0}
-        count, start = 0, time.monotonic()
-        for batch in loader:
-            batch = [t.to(device) for t in batch]
-            loss, parts = train_step(model, batch, cfg, warmup)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"ICD training diverged at epoch {epoch} (losses {parts})")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            model.step += 1
-            for key in sums:
-                sums[key] += parts[key]
-            count += 1
-        record = {"epoch": epoch, "lr": lr, "iterations": count, "seconds": round(time.monotonic() - start, 2),
-                  "omega": layers.warmup_weight(int(model.step), warmup),
-                  **{f"loss_{k}": v / max(count, 1) for k, v in sums.items()},
-                  "signs": layers.signs(model.sign_state).tolist()}
-        history.append(record)
-        logger.info("epoch %d/%d lr %.2e cls %.4f bu %.4f td %.4f (%.1fs)", epoch + 1, cfg.epochs, lr,
-                    record["loss_cls"], record["loss_bu"], record["loss_td"], record["seconds"])
-    return history
+    result = fit(model, make_optimizer(model, cfg), PolySchedule(cfg.lr, cfg.epochs, cfg.poly_power), cfg.epochs,
+                 epoch_batches(loader), ICDStep(cfg, warmup),
+                 measure=lambda epoch: {"signs": layers.signs(model.sign_state).tolist()},
+                 device=device, label="icd", logger=logger or logging.getLogger("ncdss.icd"))
+    return result.history

@@ -2,13 +2,16 @@ import math
 
 import pytest
 import torch
+from config_defaults import section
 
-from ncdss_core.discovery.eums import EUMSStep, ema_update, make_teacher, rampup_weight, reassign
+from ncdss_core.discovery.eums import EUMSStep, clean_step, ema_update, make_teacher, rampup_weight, reassign
+from ncdss_core.discovery.losses import cross_entropy
 from ncdss_core.models.segmodel import ModelSpec, build_model
 
 torch.set_num_threads(1)
-SPEC = ModelSpec(arch="small", num_classes=5, widths=[8, 8, 16, 16], blocks=[1, 1, 1, 1],
-                 head_channels=8, atrous_rates=[1, 2, 3])
+SPEC = ModelSpec.from_config(section("model", widths=[8, 8, 16, 16], head_channels=8, atrous_rates=[1, 2, 3]),
+                             num_classes=5)
+FINETUNE = section("finetune")
 
 
 def test_rampup_values_match_the_reference():
@@ -21,7 +24,7 @@ def test_rampup_values_match_the_reference():
 def test_ema_update_formula_on_parameters_not_buffers():
     torch.manual_seed(0)
     student = build_model(SPEC)
-    teacher = make_teacher(student)
+    teacher = make_teacher(student, reinit=True)
     assert all(not p.requires_grad for p in teacher.parameters())
     # independent re-initialisation: same backbone, different heads
     assert torch.equal(teacher.backbone.layer3[0].conv1.weight, student.backbone.layer3[0].conv1.weight)
@@ -37,8 +40,9 @@ def test_ema_update_formula_on_parameters_not_buffers():
 def test_eums_step_trains_student_on_teacher_labels_with_rampup():
     torch.manual_seed(0)
     student = build_model(SPEC)
-    teacher = make_teacher(student)
-    step = EUMSStep(teacher=teacher, momentum=0.99)
+    teacher = make_teacher(student, reinit=True)
+    step = EUMSStep(teacher=teacher, momentum=0.99, threshold=FINETUNE["confidence_threshold"],
+                    rampup_coefficient=FINETUNE["rampup_coefficient"], rampup_length=FINETUNE["rampup_length"])
     x = torch.randn(2, 3, 16, 16)
     y = torch.randint(0, 5, (2, 16, 16))
     batch = {"base": {"image": x, "label": y}, "clean": {"image": x, "label": y},
@@ -49,11 +53,11 @@ def test_eums_step_trains_student_on_teacher_labels_with_rampup():
     assert not torch.equal(head_before, teacher.classifier[-1].weight)  # EMA ran before the teacher pass
     loss_e0.backward()
     assert student.classifier[-1].weight.grad is not None
-    # without the teacher (self-training off) the loss is the supervised half-sum only
-    sup = EUMSStep(teacher=None)
-    torch.manual_seed(1)
-    a = sup(student.eval(), batch, 9)
-    assert a.ndim == 0
+    # without self-training the loss is the supervised half-sum only
+    student.eval()
+    other = {"image": x.flip(-1), "label": y}
+    expected = 0.5 * (cross_entropy(student(x), y) + cross_entropy(student(x.flip(-1)), y))
+    assert torch.equal(clean_step(student, {"base": batch["base"], "clean": other}, 9), expected)
 
 
 def test_reassignment_keeps_the_lower_entropy_half():

@@ -1,23 +1,25 @@
 import pytest
 import torch
+from config_defaults import section
 
+from ncdss_core.discovery.variants import backbone_init
 from ncdss_core.models.segmodel import (
     ModelSpec,
     build_model,
     copy_backbone,
-    freeze_backbone,
     load_checkpoint,
     output_stride,
     param_groups,
     reinit_head,
     save_checkpoint,
-    step_lr,
 )
-from ncdss_core.discovery.variants import backbone_init
+from ncdss_core.train.schedules import StepSchedule
 
 torch.set_num_threads(1)
-SMALL = ModelSpec(arch="small", num_classes=6, widths=[8, 16, 16, 32], blocks=[1, 1, 1, 1],
-                  head_channels=16, atrous_rates=[1, 2, 3])
+# the reference's training of an ImageNet backbone: layer3-4 trained, backbone BN frozen
+SMALL = ModelSpec.from_config(section("model", widths=[8, 16, 16, 32], head_channels=16, atrous_rates=[1, 2, 3],
+                                      trainable_backbone=["layer3", "layer4"], freeze_backbone_bn=True),
+                              num_classes=6)
 
 
 def test_small_model_is_output_stride_8_and_upsamples_logits():
@@ -28,7 +30,7 @@ def test_small_model_is_output_stride_8_and_upsamples_logits():
 
 
 def test_resnet50_is_dilated_like_the_reference():
-    model = build_model(ModelSpec(arch="resnet50", num_classes=16))
+    model = build_model(ModelSpec.from_config(section("model", arch="resnet50", atrous_rates=[12, 24, 36]), 16))
     bb = model.backbone
     assert [bb.layer3[0].conv2.dilation[0], bb.layer3[1].conv2.dilation[0]] == [1, 2]
     assert [bb.layer4[0].conv2.dilation[0], bb.layer4[1].conv2.dilation[0]] == [2, 4]
@@ -65,9 +67,10 @@ def test_two_lr_groups_have_the_reference_ratio_and_step_decay():
     assert head["lr"] == pytest.approx(0.1) and backbone["lr"] == pytest.approx(0.001)
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert sum(p.numel() for g in opt.param_groups for p in g["params"]) == n_trainable
-    step_lr(opt, 15, [15])
-    assert head["lr"] == pytest.approx(0.1)          # strict ">"
-    step_lr(opt, 16, [15])
+    schedule = StepSchedule(0.1, [15], 0.1)
+    schedule.apply(opt, 15)
+    assert head["lr"] == pytest.approx(0.1) and backbone["lr"] == pytest.approx(0.001)  # strict ">"
+    schedule.apply(opt, 16)
     assert head["lr"] == pytest.approx(0.01) and backbone["lr"] == pytest.approx(1.0e-4)
 
 

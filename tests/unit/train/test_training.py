@@ -1,29 +1,35 @@
+"""Segmentation training through the one loop: determinism, selection, streams, weak supervision."""
+
 import numpy as np
 import pytest
 import torch
-from ncdss_fixtures import make_voc_dataset as write_tiny_voc
+from config_defaults import section
+from ncdss_fixtures import make_voc_dataset
 
 from ncdss_core.data.datasets import open_dataset
+from ncdss_core.data.labels import base_label_reader, image_reader
+from ncdss_core.data.train_samples import SegTrainSet
+from ncdss_core.data.transforms import Jitter
+from ncdss_core.discovery.losses import supervised_step
+from ncdss_core.discovery.runners import BASE_KEYS, FINETUNE_KEYS, VARIANTS
+from ncdss_core.discovery.training import TrainSettings, train_segmentation
 from ncdss_core.evaluation.evaluate import base_selection_score
 from ncdss_core.models.segmodel import ModelSpec, build_model
-from ncdss_core.train.loop import (
-    SegTrainSet,
-    TrainSettings,
-    base_label_reader,
-    image_reader,
-    supervised_step,
-    train,
-)
-from ncdss_core.data.transforms import Jitter
+from ncdss_core.train.streams import Streams
 
 torch.set_num_threads(1)
-SPEC = ModelSpec(arch="small", num_classes=5, widths=[8, 16, 16, 32], blocks=[1, 1, 1, 1],
-                 head_channels=16, atrous_rates=[1, 2, 3])
+MODEL = section("model", input_size=32, widths=[8, 16, 16, 32], head_channels=16, atrous_rates=[1, 2, 3])
+SPEC = ModelSpec.from_config(MODEL, num_classes=5)
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    return open_dataset("generated", write_tiny_voc(tmp_path_factory.mktemp("voc"), n_train=16, n_val=4))
+    return open_dataset("generated", make_voc_dataset(tmp_path_factory.mktemp("voc"), n_train=16, n_val=4))
+
+
+def _settings(seed, epochs=2, **base):
+    return TrainSettings.from_config(section("base", epochs=epochs, batch_size=4, decay_epochs=[0], **base),
+                                     MODEL, seed, "base", BASE_KEYS)
 
 
 def _run(dataset, seed, epochs=2, select=None):
@@ -33,19 +39,18 @@ def _run(dataset, seed, epochs=2, select=None):
     reader = base_label_reader(dataset, 1, "full")  # fold 1: base classes 1..5 + 11..20 -> 15 outputs
     labels = lambda i: np.minimum(reader(i), 4)  # squeeze into 5 outputs for a tiny model
     streams = {"base": SegTrainSet(ids, image_reader(dataset), labels, 32, seed, stream=0)}
-    settings = TrainSettings(epochs=epochs, batch_size=4, input_size=32, decay_epochs=[0], seed=seed)
-    return model, train(model, streams, supervised_step, settings, select=select)
+    return model, train_segmentation(model, streams, supervised_step, _settings(seed, epochs), select=select)
 
 
 def test_training_twice_with_the_same_seed_gives_bit_identical_weights(dataset):
-    _, a = _run(dataset, 3)
-    _, b = _run(dataset, 3)
-    _, c = _run(dataset, 4)
-    for key in a.last_state:
-        assert torch.equal(a.last_state[key], b.last_state[key]), key
-    assert any(not torch.equal(a.last_state[k], c.last_state[k]) for k in a.last_state)
-    assert a.history[0]["iterations"] == 4
-    assert a.history[1]["lr"][0] == pytest.approx(0.01)  # decayed after epoch 0
+    a, result = _run(dataset, 3)
+    b, _ = _run(dataset, 3)
+    c, _ = _run(dataset, 4)
+    for key, value in a.state_dict().items():
+        assert torch.equal(value, b.state_dict()[key]), key
+    assert any(not torch.equal(v, c.state_dict()[k]) for k, v in a.state_dict().items())
+    assert result.history[0]["iterations"] == 4 and result.history[0]["stream_sizes"] == {"base": 16}
+    assert result.history[1]["lr"] == pytest.approx(0.01)  # decayed after epoch 0
 
 
 def test_selection_keeps_the_best_epoch_not_the_last(dataset):
@@ -53,13 +58,14 @@ def test_selection_keeps_the_best_epoch_not_the_last(dataset):
     model, result = _run(dataset, 0, epochs=3, select=lambda m: next(scores))
     assert result.selected_epoch == 1
     assert [h["select_score"] for h in result.history] == [0.5, 0.9, 0.1]
-    assert any(not torch.equal(result.selected_state[k], result.last_state[k]) for k in result.last_state)
+    last = model.state_dict()
+    assert any(not torch.equal(result.selected_state[k], last[k]) for k in last)
 
 
 def test_augmentation_is_per_sample_seeded_and_views_are_pixel_aligned(dataset):
     ids = list(dataset.ids("trainaug"))
     ds = SegTrainSet(ids, image_reader(dataset), base_label_reader(dataset, 0, "full"), 32, 7, stream=1,
-                     strong=Jitter())
+                     strong=Jitter(*section("finetune")["strong_jitter"]))
     ds.epoch = 2
     a, b = ds[3], ds[3]
     assert torch.equal(a["image"], b["image"]) and torch.equal(a["strong"], b["strong"])
@@ -81,31 +87,41 @@ def test_augmentation_is_per_sample_seeded_and_views_are_pixel_aligned(dataset):
 
 
 def test_base_selection_score_is_an_miou(dataset):
-    model, _ = _run(dataset, 0, epochs=1)
-    score = base_selection_score(build_model(ModelSpec(**{**SPEC.as_dict(), "num_classes": 16})),
+    score = base_selection_score(build_model(ModelSpec.from_config(MODEL, num_classes=16)),
                                  dataset, list(dataset.ids("trainaug"))[:4], 1, 32)
     assert 0.0 <= score <= 1.0
 
 
 def test_longest_epoch_length_cycles_short_streams(dataset):
-    from ncdss_core.train.loop import epoch_batches
     ids = list(dataset.ids("trainaug"))
     reader = base_label_reader(dataset, 0, "full")
-    streams = {"long": SegTrainSet(ids, image_reader(dataset), reader, 16, 0, 0),
-               "short": SegTrainSet(ids[:4], image_reader(dataset), reader, 16, 0, 1)}
-    settings = TrainSettings(epochs=1, batch_size=2, input_size=16)
-    assert len(list(epoch_batches(streams, settings, 0))) == 2          # the shortest stream (reference)
-    settings.epoch_length = "longest"
-    batches = list(epoch_batches(streams, settings, 0))
+    sets = {"long": SegTrainSet(ids, image_reader(dataset), reader, 16, 0, 0),
+            "short": SegTrainSet(ids[:4], image_reader(dataset), reader, 16, 0, 1)}
+    assert len(list(Streams(sets, 2, 0, 0, "shortest")(0))) == 2       # the shortest stream (reference)
+    batches = list(Streams(sets, 2, 0, 0, "longest")(0))
     assert len(batches) == len(ids) // 2 >= 6
-    seen = [tuple(b[1]["index"].tolist()) for b in batches]
+    seen = [tuple(b["short"]["index"].tolist()) for b in batches]
     assert sorted(i for pair in seen[:2] for i in pair) == [0, 1, 2, 3]  # each pass is a permutation
     assert seen[:2] != seen[2:4] or seen[2:4] != seen[4:6]               # reshuffled between passes
+    with pytest.raises(ValueError, match="epoch_length"):
+        list(Streams(sets, 2, 0, 0, None)(0))                             # several streams need a policy
+
+
+def test_settings_refuse_a_key_the_stage_does_not_know():
+    with pytest.raises(ValueError, match="base: unknown key.*epoch_lenght"):
+        _settings(0, epoch_lenght="longest")
+    eums = {k: v for k, v in section("finetune").items() if k in VARIANTS["eums"].config_keys()}
+    with pytest.raises(ValueError, match="finetune: unknown key.*rampup"):
+        TrainSettings.from_config({**eums, "rampup": 3}, MODEL, 0, "finetune", FINETUNE_KEYS)
+    finetune = TrainSettings.from_config(eums, MODEL, 0, "finetune", FINETUNE_KEYS)
+    assert finetune.epoch_length == eums["epoch_length"] and finetune.lr == eums["lr"]
+    with pytest.raises(ValueError, match="model: unknown key.*depth"):
+        ModelSpec.from_config({**MODEL, "depth": 3}, num_classes=5)
 
 
 def test_weak_supervision_reads_no_pixel_ground_truth(dataset, tmp_path):
-    from ncdss_core.discovery.runners import train_base_model
     from ncdss_core.data.files import write_label_png
+    from ncdss_core.discovery.runners import train_base_model
 
     class NoMasks:
         """The dataset with its pixel labels locked away."""
@@ -123,13 +139,26 @@ def test_weak_supervision_reads_no_pixel_ground_truth(dataset, tmp_path):
         label = np.zeros(dataset.read_image(image_id).shape[:2], np.uint8)
         label[10:30, 10:30] = 6
         write_label_png(weak / f"{image_id}.png", label)
-    model_cfg = {"arch": "small", "input_size": 32, "widths": [8, 16, 16, 32], "blocks": [1, 1, 1, 1],
-                 "head_channels": 16, "atrous_rates": [1, 2, 3], "backbone_weights": "",
-                 "trainable_backbone": ["layer3", "layer4"], "freeze_backbone_bn": True,
-                 "backbone_lr_factor": 0.01, "momentum": 0.9, "weight_decay": 1.0e-4}
-    base_cfg = {"supervision": "weak", "epochs": 2, "batch_size": 4, "lr": 0.1, "decay_epochs": [],
-                "selection": "best"}
-    result = train_base_model(NoMasks(), 0, ids, ids[:4], model_cfg, base_cfg, 0, tmp_path / "m", weak_labels=weak)
+    base_cfg = section("base", supervision="weak", epochs=2, batch_size=4, decay_epochs=[], selection="best")
+    result = train_base_model(NoMasks(), 0, ids, ids[:4], MODEL, base_cfg, 0, tmp_path / "m", weak_labels=weak)
     assert result.history[0]["stream_sizes"] == {"base": 8}       # only images with a weak label
     assert "select_score" not in result.history[0] and result.selected_epoch == 1
     assert (tmp_path / "m" / "model.pt").is_file() and (tmp_path / "m" / "last.pt").is_file()
+
+
+def test_a_diverging_base_training_stops_before_any_checkpoint(dataset, tmp_path, monkeypatch):
+    from ncdss_core.discovery import runners
+
+    calls = []
+
+    def diverging(model, batch, epoch):
+        loss = supervised_step(model, batch, epoch)
+        calls.append(epoch)
+        return loss * float("inf") if len(calls) == 3 else loss
+
+    monkeypatch.setattr(runners, "supervised_step", diverging)
+    ids = list(dataset.ids("trainaug"))
+    base_cfg = section("base", epochs=2, batch_size=4, decay_epochs=[0])
+    with pytest.raises(FloatingPointError, match=r"base: loss (inf|nan) at epoch 0, iteration 2; last finite loss \d"):
+        runners.train_base_model(dataset, 0, ids, ids[:4], MODEL, base_cfg, 0, tmp_path / "m")
+    assert not (tmp_path / "m").exists()

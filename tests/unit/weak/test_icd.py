@@ -3,14 +3,20 @@ import math
 import numpy as np
 import pytest
 import torch
+from config_defaults import section
 
 from ncdss_core.weak import operators as layers
 from ncdss_core.models.trunks import small_trunk, vgg16_trunk
 from ncdss_core.weak.infer import ScoreStore, canvas_size, infer_image, load_model, save_model
 from ncdss_core.weak.network import ICDNet
-from ncdss_core.weak.trainer import ICDTrainData, TrainConfig, augment, build_model, train_icd
+from ncdss_core.weak.trainer import ICDTrainData, TrainConfig, augment, build_model, make_optimizer, train_icd
 
 torch.set_num_threads(1)
+
+
+def icd_config(**overrides) -> TrainConfig:
+    """weak.model + weak.train of config.yaml (init resolved: no trunk file) with `overrides`."""
+    return TrainConfig.from_params({**section("weak.model", init="random"), **section("weak.train"), **overrides})
 
 
 def dense_sp_refine(s, y, sp):
@@ -124,7 +130,7 @@ def test_warmup_values():
 
 
 def test_backbones_output_stride_8():
-    trunk = small_trunk()
+    trunk = small_trunk(32)
     nparams = sum(p.numel() for p in trunk.features.parameters())
     assert 1_000_000 <= nparams <= 2_000_000
     net = ICDNet(trunk, 5)
@@ -176,7 +182,8 @@ def _toy_data(n=8, size=41):
 
 def test_training_is_deterministic_and_finite(tmp_path):
     ids, labels, read_img, read_sp = _toy_data()
-    cfg = TrainConfig(width=4, head_channels=8, epochs=2, batch_size=4, crop=41, lr=0.01, warmup_epochs=2.0)
+    cfg = icd_config(width=4, head_channels=8, epochs=2, batch_size=4, crop=41, lr=0.01, warmup_epochs=2.0,
+                     optimizer="sgd", lr_mult=10.0, dropout=0.5, head_norm=False)
 
     def run():
         torch.manual_seed(1)
@@ -209,13 +216,13 @@ def test_training_is_deterministic_and_finite(tmp_path):
 def test_crop_must_be_stride_aligned():
     ids, labels, read_img, read_sp = _toy_data(2)
     with pytest.raises(ValueError):
-        ICDTrainData(ids, labels, read_img, read_sp, TrainConfig(crop=40), seed=0)
+        ICDTrainData(ids, labels, read_img, read_sp, icd_config(crop=40), seed=0)
 
 
 def test_head_norm_copies_and_adam_trains():
     ids, labels, read_img, read_sp = _toy_data(4)
-    cfg = TrainConfig(width=4, head_channels=8, epochs=1, batch_size=4, crop=41, optimizer="adam", lr=1e-3,
-                      head_norm=True, lr_mult=1.0)
+    cfg = icd_config(width=4, head_channels=8, epochs=1, batch_size=4, crop=41, optimizer="adam", lr=1e-3,
+                     head_norm=True, lr_mult=1.0)
     model = build_model(cfg, 2)
     assert isinstance(model.norm6, torch.nn.BatchNorm2d) and isinstance(model.norm7_ft, torch.nn.BatchNorm2d)
     assert all(g["lr_mult"] == 1.0 for g in model.param_groups(1.0, 0.0))
@@ -223,8 +230,17 @@ def test_head_norm_copies_and_adam_trains():
     train_icd(model, ICDTrainData(ids, labels, read_img, read_sp, cfg, seed=0), cfg, seed=0)
     assert not torch.equal(before, model.fc6.weight)
     with pytest.raises(ValueError):
-        from ncdss_core.weak.trainer import make_optimizer
-        make_optimizer(model, TrainConfig(optimizer="rmsprop"))
+        make_optimizer(model, icd_config(optimizer="rmsprop"))
+
+
+def test_config_takes_every_key_explicitly_and_refuses_unknown_ones():
+    with pytest.raises(ValueError, match="weak.model/weak.train: unknown key.*lr_multiplier"):
+        icd_config(lr_multiplier=10.0)
+    params = {**section("weak.model"), **section("weak.train")}
+    del params["crop"]
+    with pytest.raises(ValueError, match="missing key.*crop"):
+        TrainConfig.from_params(params)
+    assert icd_config().dropout == section("weak.model")["dropout"]
 
 
 def test_base_mode_never_sees_novel_labels():

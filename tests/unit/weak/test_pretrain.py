@@ -4,6 +4,7 @@ classifier that learns, and a state dict that train_icd loads (weak.model.init: 
 import numpy as np
 import pytest
 import torch
+from config_defaults import section
 
 from ncdss_core.data import generated
 from ncdss_core.models.trunks import build_trunk, small_trunk
@@ -40,7 +41,8 @@ def test_pretraining_images_are_deterministic_and_labelled():
 
 def test_pretraining_learns_and_is_deterministic(tmp_path):
     images, labels = generated.pretraining_images(40, seed=0)
-    cfg = PretrainConfig(images=40, holdout=0.25, epochs=3, batch_size=8, crop=49, lr=3e-3)
+    cfg = PretrainConfig.from_params(section("weak.pretrain", images=40, holdout=0.25, epochs=3, batch_size=8,
+                                             crop=49, lr=3e-3))
 
     def run():
         torch.manual_seed(0)
@@ -62,4 +64,4 @@ def test_pretraining_learns_and_is_deterministic(tmp_path):
     for (name, a), b in zip(m1.trunk.state_dict().items(), loaded.features.state_dict().values()):
         assert torch.equal(a, b), name
     with pytest.raises(ValueError, match="trunk.pt.*weak.model.width"):
-        build_trunk("small", str(tmp_path / "trunk.pt"), width=8)
+        build_trunk("small", str(tmp_path / "trunk.pt"), width=8, head_channels=8)
