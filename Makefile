@@ -24,7 +24,9 @@ run: setup
 test: setup
 	$(VENV)/bin/python -m pytest
 
+# Snakemake community style: Snakefile and rules/ as snakefmt writes them, and a clean linter.
 lint: setup
+	$(VENV)/bin/snakefmt --check Snakefile rules/
 	$(VENV)/bin/snakemake --lint
 
 clean:

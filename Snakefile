@@ -25,14 +25,17 @@ include: "rules/report.smk"
 report: "rules/report/workflow.rst"
 
 
+# Model names (base and the fine-tuned ones) come from ncdss_core/discovery/variants.py.
 wildcard_constraints:
     fold="[0-4]|all",
     shard="[0-9]{3}",
     variant="cam|icd|icd_sal",
-    model="base|basic|eums",
+    model=one_of(MODELS),
+    finetuned_model=one_of(FINETUNED_MODELS),
 
 
 rule all:
+    default_target: True
     input:
         data_targets(),
         precompute_targets(),
@@ -40,4 +43,3 @@ rule all:
         discovery_targets(),
         evaluation_targets(),
         report_targets(),
-    default_target: True

@@ -7,21 +7,18 @@ rule base_model:
         unpack(base_model_inputs),
     output:
         directory("results/base/fold{fold}/model"),
+    log:
+        "logs/base_model/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/base_model/fold{fold}.tsv"
     wildcard_constraints:
         fold="[0-4]",
+    conda:
+        "../envs/torch.yaml"
     params:
         dataset=dataset_params(),
         model=tracked("model"),
         base=tracked("base"),
         seed=tracked("seed"),
-    log:
-        "logs/base_model/fold{fold}.log",
-    benchmark:
-        "results/benchmarks/base_model/fold{fold}.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-    conda:
-        "../envs/torch.yaml"
     script:
         "../workflow_scripts/base_model.py"

@@ -1,5 +1,6 @@
 # Shared helpers of all stage families (config validation, tracked params, wildcard values,
 # paths) and the target lists of `all`. Kept apart from the rules, as the linter asks.
+import re
 import sys
 
 sys.path.insert(0, workflow.basedir)
@@ -41,6 +42,11 @@ def tracked(*keys):
             node = node[part]
         out[key] = _sorted_builtin(node)
     return out[keys[0]] if len(keys) == 1 else out
+
+
+def one_of(names):
+    """A wildcard constraint that matches exactly one of `names`."""
+    return "|".join(re.escape(name) for name in names)
 
 
 def dataset_params():

@@ -6,16 +6,15 @@ if DATASET_KIND == "generated":
     rule generate_dataset:
         output:
             directory(DATASET_ROOT),
-        params:
-            size=tracked("dataset.generated_size"),
-            seed=tracked("dataset.generated_seed"),
         log:
             "logs/generate_dataset.log",
         benchmark:
             "results/benchmarks/generate_dataset.tsv"
-        threads: 1
         conda:
             "../envs/cpu.yaml"
+        params:
+            size=tracked("dataset.generated_size"),
+            seed=tracked("dataset.generated_seed"),
         script:
             "../workflow_scripts/generate_dataset.py"
 
@@ -25,15 +24,14 @@ rule index_dataset:
         source=dataset_source(),
     output:
         directory(DATASET),
-    params:
-        dataset=dataset_params(),
     log:
         "logs/index_dataset.log",
     benchmark:
         "results/benchmarks/index_dataset.tsv"
-    threads: 1
     conda:
         "../envs/cpu.yaml"
+    params:
+        dataset=dataset_params(),
     script:
         "../workflow_scripts/index_dataset.py"
 
@@ -43,20 +41,21 @@ rule splits:
         dataset=DATASET,
     output:
         directory("results/splits/fold{fold}"),
-    wildcard_constraints:
-        fold="[0-4]",
-    params:
-        kind=DATASET_KIND,
-        # under weak supervision no pixel label is read: class presence comes from image labels
-        labels_from="image_labels" if config["base"]["supervision"] == "weak" else "classes",
-        selection_fraction=tracked("splits.selection_fraction"),
-        seed=tracked("seed"),
     log:
         "logs/splits/fold{fold}.log",
     benchmark:
         "results/benchmarks/splits/fold{fold}.tsv"
-    threads: 1
+    wildcard_constraints:
+        fold="[0-4]",
     conda:
         "../envs/cpu.yaml"
+    params:
+        kind=DATASET_KIND,
+        # under weak supervision no pixel label is read: class presence comes from image labels
+        labels_from=(
+            "image_labels" if config["base"]["supervision"] == "weak" else "classes"
+        ),
+        selection_fraction=tracked("splits.selection_fraction"),
+        seed=tracked("seed"),
     script:
         "../workflow_scripts/splits.py"

@@ -11,23 +11,20 @@ rule base_removal:
         saliency="results/saliency/{shard}",
     output:
         directory("results/discovery/fold{fold}/base_removal/{shard}"),
+    log:
+        "logs/base_removal/fold{fold}_{shard}.log",
+    benchmark:
+        "results/benchmarks/base_removal/fold{fold}_{shard}.tsv"
     wildcard_constraints:
         fold="[0-4]",
+    conda:
+        "../envs/torch.yaml"
     params:
         dataset=dataset_params(),
         model=tracked("model"),
         discovery=discovery_subset("threshold", "min_novel_fraction", "features"),
         shards=N_SHARDS,
         seed=tracked("seed"),
-    log:
-        "logs/base_removal/fold{fold}_{shard}.log",
-    benchmark:
-        "results/benchmarks/base_removal/fold{fold}_{shard}.tsv"
-    threads: 1
-    resources:
-        mem_mb=3000,
-    conda:
-        "../envs/torch.yaml"
     script:
         "../workflow_scripts/base_removal.py"
 
@@ -37,21 +34,18 @@ rule clustering:
         removal=removal_shards,
     output:
         directory("results/discovery/fold{fold}/clusters/k{k}"),
-    wildcard_constraints:
-        fold="[0-4]",
-        k="[0-9]+",
-    params:
-        discovery=discovery_subset("pca_dim", "whiten", "n_init", "max_iter"),
-        seed=tracked("seed"),
     log:
         "logs/clustering/fold{fold}_k{k}.log",
     benchmark:
         "results/benchmarks/clustering/fold{fold}_k{k}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
+    wildcard_constraints:
+        fold="[0-4]",
+        k="[0-9]+",
     conda:
         "../envs/cpu.yaml"
+    params:
+        discovery=discovery_subset("pca_dim", "whiten", "n_init", "max_iter"),
+        seed=tracked("seed"),
     script:
         "../workflow_scripts/clustering.py"
 
@@ -63,20 +57,17 @@ rule pseudo_labels:
         removal=removal_shards,
     output:
         directory("results/discovery/fold{fold}/pseudo_labels/k{k}"),
-    wildcard_constraints:
-        fold="[0-4]",
-        k="[0-9]+",
-    params:
-        dataset=dataset_params(),
-        matching=tracked("evaluation.matching"),
     log:
         "logs/pseudo_labels/fold{fold}_k{k}.log",
     benchmark:
         "results/benchmarks/pseudo_labels/fold{fold}_k{k}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
+    wildcard_constraints:
+        fold="[0-4]",
+        k="[0-9]+",
     conda:
         "../envs/cpu.yaml"
+    params:
+        dataset=dataset_params(),
+        matching=tracked("evaluation.matching"),
     script:
         "../workflow_scripts/pseudo_labels.py"

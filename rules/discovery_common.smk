@@ -1,6 +1,16 @@
 # Helpers of the discovery families (base.smk, discovery.smk, finetune.smk, evaluate.smk): paths,
 # input functions, tracked params, and the target lists of `all`. Functions only (lint: no rules).
-from ncdss_core.discovery.variants import ABLATIONS, VARIANTS, backbone_init
+from ncdss_core.discovery.variants import (
+    FINETUNED_MODELS,
+    VARIANTS,
+    backbone_init,
+    model_name,
+    variant_of_model,
+)
+
+# --- wildcard values ----------------------------------------------------------------------------
+# Model names as in results/ and the tables: the base model and every fine-tuned model.
+MODELS = ("base", *FINETUNED_MODELS)
 
 
 # --- paths --------------------------------------------------------------------------------------
@@ -39,26 +49,22 @@ def variant_k(name, fold):
     return VARIANTS[name].k(int(config["discovery"]["k"]), DATASET_KIND, int(fold))
 
 
-def finetune_inputs(name):
-    """Input function of a fine-tuning run of variant `name` (the {ablation} wildcard when None)."""
-
-    def inputs(wildcards):
-        variant = VARIANTS[name or wildcards.ablation]
-        fold = wildcards.fold
-        files = {
-            "dataset": DATASET,
-            "splits": splits_dir(fold),
-            "pseudo_labels": pseudo_labels_dir(fold, variant_k(variant.name, fold)),
-        }
-        if variant.entropy_ranking:
-            files["ranking"] = f"results/finetune/fold{fold}/ranking"
-        if backbone_init(config["finetune"], config["model"]) == "base_model":
-            files["base_model"] = base_model_dir(fold)
-        if config["base"]["supervision"] == "weak":
-            files["weak_labels"] = weak_labels_dir(fold)
-        return files
-
-    return inputs
+def finetune_inputs(wildcards):
+    """What the fine-tuning run of model {finetuned_model} reads."""
+    variant = variant_of_model(wildcards.finetuned_model)
+    fold = wildcards.fold
+    files = {
+        "dataset": DATASET,
+        "splits": splits_dir(fold),
+        "pseudo_labels": pseudo_labels_dir(fold, variant_k(variant.name, fold)),
+    }
+    if variant.entropy_ranking:
+        files["ranking"] = f"results/finetune/fold{fold}/ranking"
+    if backbone_init(config["finetune"], config["model"]) == "base_model":
+        files["base_model"] = base_model_dir(fold)
+    if config["base"]["supervision"] == "weak":
+        files["weak_labels"] = weak_labels_dir(fold)
+    return files
 
 
 def eval_model_dir(wildcards):
@@ -70,15 +76,25 @@ def discovery_subset(*keys):
     return {key: tracked(f"discovery.{key}") for key in sorted(keys)}
 
 
-def finetune_params(name):
+def finetune_variant(wildcards):
+    """The variant (variants.VARIANTS key) of fine-tuned model {finetuned_model}."""
+    return variant_of_model(wildcards.finetuned_model).name
+
+
+def finetune_k(wildcards):
+    return variant_k(finetune_variant(wildcards), wildcards.fold)
+
+
+def finetune_params(wildcards):
     """Exactly the finetune keys a variant reads (basic does not rerun when an EUMS key changes)."""
-    return {key: tracked(f"finetune.{key}") for key in VARIANTS[name].config_keys()}
+    variant = variant_of_model(wildcards.finetuned_model)
+    return {key: tracked(f"finetune.{key}") for key in variant.config_keys()}
 
 
 # --- targets ------------------------------------------------------------------------------------
 def evaluated_models():
     """Model names as in results/eval/fold{fold}/: base, basic, eums, ablation_<row>."""
-    ablations = [f"ablation_{a}" for a in config["finetune"]["ablations"]]
+    ablations = [model_name(a) for a in config["finetune"]["ablations"]]
     return list(config["evaluation"]["models"]) + ablations
 
 

@@ -8,22 +8,18 @@ rule evaluate:
         model=eval_model_dir,
     output:
         directory("results/eval/fold{fold}/{model}"),
-    wildcard_constraints:
-        fold="[0-4]",
-        model="base|basic|eums|ablation_(no_overclustering|ranking|ranking_reassignment|ranking_selftraining)",
-    params:
-        dataset=dataset_params(),
-        split=tracked("evaluation.split"),
-        matching=tracked("evaluation.matching"),
     log:
         "logs/evaluate/fold{fold}_{model}.log",
     benchmark:
         "results/benchmarks/evaluate/fold{fold}_{model}.tsv"
-    threads: 1
-    resources:
-        mem_mb=3000,
+    wildcard_constraints:
+        fold="[0-4]",
     conda:
         "../envs/torch.yaml"
+    params:
+        dataset=dataset_params(),
+        split=tracked("evaluation.split"),
+        matching=tracked("evaluation.matching"),
     script:
         "../workflow_scripts/evaluate.py"
 
@@ -33,17 +29,14 @@ rule tables:
         evals=[f"results/eval/fold{f}/{m}" for f, m in table_entries()],
     output:
         directory("results/tables/discovery"),
-    params:
-        entries=table_entries(),
-        folds=FOLDS,
     log:
         "logs/tables/discovery.log",
     benchmark:
         "results/benchmarks/tables/discovery.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
     conda:
         "../envs/cpu.yaml"
+    params:
+        entries=table_entries(),
+        folds=FOLDS,
     script:
         "../workflow_scripts/tables.py"

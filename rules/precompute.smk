@@ -6,19 +6,16 @@ rule superpixels:
         dataset=DATASET,
     output:
         directory("results/superpixels/{shard}"),
-    params:
-        superpixels=tracked("superpixels"),
-        n_shards=N_SHARDS,
-        dataset=dataset_params(),
     log:
         "logs/superpixels/{shard}.log",
     benchmark:
         "results/benchmarks/superpixels/{shard}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
     conda:
         "../envs/cpu.yaml"
+    params:
+        superpixels=tracked("superpixels"),
+        n_shards=N_SHARDS,
+        dataset=dataset_params(),
     script:
         "../workflow_scripts/superpixels.py"
 
@@ -29,18 +26,15 @@ rule saliency:
         dataset=DATASET,
     output:
         directory("results/saliency/{shard}"),
-    params:
-        saliency=tracked("saliency"),
-        n_shards=N_SHARDS,
-        dataset=dataset_params(),
     log:
         "logs/saliency/{shard}.log",
     benchmark:
         "results/benchmarks/saliency/{shard}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
     conda:
         "../envs/cpu.yaml"
+    params:
+        saliency=tracked("saliency"),
+        n_shards=N_SHARDS,
+        dataset=dataset_params(),
     script:
         "../workflow_scripts/saliency.py"

@@ -29,20 +29,19 @@ rule report_figures:
             category="Training",
             labels={"fold": "{fold}", "figure": "training curves"},
         ),
+    log:
+        "logs/report_figures/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/report_figures/fold{fold}.tsv"
     wildcard_constraints:
         fold="[0-4]",
+    conda:
+        "../envs/torch.yaml"
     params:
         dataset=dataset_params(),
         shards=N_SHARDS,
         weak_root=weak_root,
         examples=6,
-    log:
-        "logs/report_figures/fold{fold}.log",
-    benchmark:
-        "results/benchmarks/report_figures/fold{fold}.tsv"
-    threads: 1
-    conda:
-        "../envs/torch.yaml"
     script:
         "../workflow_scripts/report_figures.py"
 
@@ -68,7 +67,6 @@ rule report_tables:
         "logs/report_tables.log",
     benchmark:
         "results/benchmarks/report_tables.tsv"
-    threads: 1
     conda:
         "../envs/cpu.yaml"
     script:

@@ -5,20 +5,16 @@
 rule pretrain_icd_trunk:
     output:
         directory(PRETRAINED_TRUNK),
-    params:
-        width=tracked("weak.model.width"),
-        pretrain=tracked("weak.pretrain"),
-        seed=tracked("seed"),
     log:
         "logs/pretrain_icd_trunk.log",
     benchmark:
         "results/benchmarks/pretrain_icd_trunk.tsv"
-    threads: 2
-    resources:
-        mem_mb=4000,
-        runtime=120,
     conda:
         "../envs/torch.yaml"
+    params:
+        width=tracked("weak.model.width"),
+        pretrain=tracked("weak.pretrain"),
+        seed=tracked("seed"),
     script:
         "../workflow_scripts/pretrain_icd_trunk.py"
 
@@ -31,22 +27,18 @@ rule train_icd:
         superpixels=expand("results/superpixels/{shard}", shard=SHARDS),
     output:
         directory("results/weak/fold{fold}/icd_model"),
+    log:
+        "logs/train_icd/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/train_icd/fold{fold}.tsv"
+    conda:
+        "../envs/torch.yaml"
     params:
         mode=WEAK_MODE,
         model=tracked("weak.model"),
         train=tracked("weak.train"),
         seed=tracked("seed"),
         dataset=dataset_params(),
-    log:
-        "logs/train_icd/fold{fold}.log",
-    benchmark:
-        "results/benchmarks/train_icd/fold{fold}.tsv"
-    threads: 2
-    resources:
-        mem_mb=4000,
-        runtime=240,
-    conda:
-        "../envs/torch.yaml"
     script:
         "../workflow_scripts/train_icd.py"
 
@@ -58,20 +50,17 @@ rule icd_scores:
         splits=_weak_splits,
     output:
         directory("results/weak/fold{fold}/scores/{shard}"),
+    log:
+        "logs/icd_scores/fold{fold}_{shard}.log",
+    benchmark:
+        "results/benchmarks/icd_scores/fold{fold}_{shard}.tsv"
+    conda:
+        "../envs/torch.yaml"
     params:
         mode=WEAK_MODE,
         n_shards=N_SHARDS,
         seed=tracked("seed"),
         dataset=dataset_params(),
-    log:
-        "logs/icd_scores/fold{fold}_{shard}.log",
-    benchmark:
-        "results/benchmarks/icd_scores/fold{fold}_{shard}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-    conda:
-        "../envs/torch.yaml"
     script:
         "../workflow_scripts/icd_scores.py"
 
@@ -82,20 +71,17 @@ rule seeds:
         saliency=_seed_saliency,
     output:
         directory("results/weak/fold{fold}/seeds/{variant}/{shard}"),
+    log:
+        "logs/seeds/fold{fold}_{variant}_{shard}.log",
+    benchmark:
+        "results/benchmarks/seeds/fold{fold}_{variant}_{shard}.tsv"
+    conda:
+        "../envs/cpu.yaml"
     params:
         seeds={
             key: tracked(f"seeds.{key}")
             for key in ("cam_bg_threshold", "sal_bg_threshold", "sal_min_fraction")
         },
-    log:
-        "logs/seeds/fold{fold}_{variant}_{shard}.log",
-    benchmark:
-        "results/benchmarks/seeds/fold{fold}_{variant}_{shard}.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-    conda:
-        "../envs/cpu.yaml"
     script:
         "../workflow_scripts/seeds.py"
 
@@ -106,18 +92,15 @@ rule crf:
         dataset=DATASET,
     output:
         directory("results/weak/fold{fold}/crf/{variant}/{shard}"),
-    params:
-        crf=tracked("crf"),
-        dataset=dataset_params(),
     log:
         "logs/crf/fold{fold}_{variant}_{shard}.log",
     benchmark:
         "results/benchmarks/crf/fold{fold}_{variant}_{shard}.tsv"
-    threads: 4
-    resources:
-        mem_mb=2000,
     conda:
         "../envs/cpu.yaml"
+    params:
+        crf=tracked("crf"),
+        dataset=dataset_params(),
     script:
         "../workflow_scripts/crf.py"
 
@@ -137,19 +120,16 @@ rule seed_eval:
         ),
     output:
         directory("results/weak/fold{fold}/seed_eval"),
-    params:
-        mode=WEAK_MODE,
-        variants=SEED_VARIANTS,
-        dataset=dataset_params(),
     log:
         "logs/seed_eval/fold{fold}.log",
     benchmark:
         "results/benchmarks/seed_eval/fold{fold}.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
     conda:
         "../envs/cpu.yaml"
+    params:
+        mode=WEAK_MODE,
+        variants=SEED_VARIANTS,
+        dataset=dataset_params(),
     script:
         "../workflow_scripts/seed_eval.py"
 
@@ -164,14 +144,13 @@ rule weak_labels:
         ),
     output:
         directory("results/weak/fold{fold}/labels"),
-    params:
-        labels=tracked("weak.labels"),
     log:
         "logs/weak_labels/fold{fold}.log",
     benchmark:
         "results/benchmarks/weak_labels/fold{fold}.tsv"
-    threads: 1
     conda:
         "../envs/cpu.yaml"
+    params:
+        labels=tracked("weak.labels"),
     script:
         "../workflow_scripts/weak_labels.py"

@@ -25,19 +25,28 @@ PRETRAINED_TRUNK = "results/weak/pretrained_trunk"
 
 def pretrained_trunk_input():
     """{"trunk": the pretrain_icd_trunk artifact} under weak.model.init: pretrained, else {}."""
-    return {"trunk": PRETRAINED_TRUNK} if config["weak"]["model"]["init"] == "pretrained" else {}
+    return (
+        {"trunk": PRETRAINED_TRUNK}
+        if config["weak"]["model"]["init"] == "pretrained"
+        else {}
+    )
 
 
 def _icd_trunk(wildcards):
     """What train_icd's trunk starts from: the pretrained trunk (init pretrained) or the weights
-    file (init file; an input, so that a replaced file reruns training); nothing when random."""
+    file (init file; an input, so that a replaced file reruns training); nothing when random.
+    """
     if config["weak"]["model"]["init"] == "file":
         return {"weights": config["weak"]["model"]["weights"]}
     return pretrained_trunk_input()
 
 
 def _seed_saliency(wildcards):
-    return [f"results/saliency/{wildcards.shard}"] if wildcards.variant == "icd_sal" else []
+    return (
+        [f"results/saliency/{wildcards.shard}"]
+        if wildcards.variant == "icd_sal"
+        else []
+    )
 
 
 def _saliency_superpixels(wildcards):

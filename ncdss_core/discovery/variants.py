@@ -68,3 +68,20 @@ VARIANTS = {
     "ranking_selftraining": Variant("ranking_selftraining", entropy_ranking=True, self_training=True),
 }
 ABLATIONS = ("no_overclustering", "ranking", "ranking_reassignment", "ranking_selftraining")
+
+
+def model_name(variant: str) -> str:
+    """How results/ and the tables name a variant's model: basic, eums, ablation_<row>."""
+    return f"ablation_{variant}" if variant in ABLATIONS else variant
+
+
+# Every fine-tuned model name, for the workflow's wildcard constraints and targets.
+FINETUNED_MODELS = tuple(model_name(name) for name in VARIANTS)
+
+
+def variant_of_model(model: str) -> Variant:
+    """The variant a fine-tuned model name stands for (the inverse of model_name)."""
+    for name, variant in VARIANTS.items():
+        if model_name(name) == model:
+            return variant
+    raise KeyError(f"no fine-tuning variant makes a model named {model!r} (known: {', '.join(FINETUNED_MODELS)})")

@@ -159,12 +159,15 @@ def test_default_profile_covers_every_rule_and_gpu_rules_are_the_network_rules()
     missing = sorted(set(blocks) - set(resources) - {"all"})
     assert not missing, f"rules without resources in profiles/default: {missing}"
     assert not sorted(set(resources) - set(blocks)), "profiles/default lists rules that do not exist"
+    assert not sorted(set(threads) - set(blocks)), "profiles/default sets threads of rules that do not exist"
     for rule, block in blocks.items():
         if rule == "all":
             continue
+        # the profile is the one place for threads and resources
+        assert not re.search(r"^\s*(threads|resources):", block, re.MULTILINE), f"{rule} sets its own"
         res = resources[rule]
         assert res.get("mem_mb", 0) > 0 and res.get("runtime", 0) > 0, rule
-        assert threads.get(rule, 0) >= 1, rule
+        assert isinstance(threads.get(rule), int) and threads[rule] >= 1, rule
         # the rules that train or run a network are the ones with the torch environment
         wants_gpu = "envs/torch.yaml" in block
         assert res.get("gpu", 0) == (1 if wants_gpu else 0), f"{rule}: gpu={res.get('gpu')}"
