@@ -88,6 +88,13 @@ class EUMSStep:
         weight = rampup_weight(epoch, self.rampup_coefficient, self.rampup_length)
         return supervised + weight * cross_entropy(model(batch["unclean"]["strong"]), target)
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The teacher: what a resumed training needs of this step."""
+        return self.teacher.state_dict()
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.teacher.load_state_dict(state)
+
 
 def reassign(clean: Sequence[str], scores: Mapping[str, float], keep: float) -> tuple[list[str], list[str]]:
     """Dynamic reassignment: (still clean, moved to unclean). The floor(keep · N) lowest-entropy

@@ -40,6 +40,7 @@ from ncdss_core.models.segmodel import (
 from ncdss_core.provenance.atomic import atomic_write_json
 from ncdss_core.runtime import get_logger, progress
 from ncdss_core.train.loop import TrainResult
+from ncdss_core.train.resume import ResumeFile
 
 # keys of the base and finetune sections the runners read besides the training settings
 BASE_KEYS = ("supervision", "selection")
@@ -81,7 +82,7 @@ def _use_selection(cfg: Mapping[str, Any], supervision: str) -> bool:
 def train_base_model(dataset: Any, fold: int, train_ids: Sequence[str], select_ids: Sequence[str],
                      model_cfg: Mapping[str, Any], base_cfg: Mapping[str, Any], seed: int,
                      out_dir: str | Path, weak_labels: str | Path | None = None,
-                     device: str = "cpu") -> TrainResult:
+                     device: str = "cpu", resume: ResumeFile | None = None) -> TrainResult:
     supervision = base_cfg["supervision"]
     num_base, _ = label_space(dataset.kind, fold)
     settings = TrainSettings.from_config(base_cfg, model_cfg, seed, "base", BASE_KEYS)
@@ -93,7 +94,8 @@ def train_base_model(dataset: Any, fold: int, train_ids: Sequence[str], select_i
     select = None
     if _use_selection(base_cfg, supervision):
         select = lambda m: base_selection_score(m, dataset, select_ids, fold, settings.input_size)
-    result = train_segmentation(model, streams, supervised_step, settings, select, device=device, label="base")
+    result = train_segmentation(model, streams, supervised_step, settings, select, device=device, label="base",
+                                resume=resume)
     write_model_dir(out_dir, model, result, {"stage": "base", "fold": fold, "kind": dataset.kind,
                                              "input_size": settings.input_size, "k": 0,
                                              "supervision": supervision})
@@ -130,7 +132,8 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
                          model_cfg: Mapping[str, Any], ft_cfg: Mapping[str, Any], supervision: str,
                          seed: int, out_dir: str | Path, clean_ids: Sequence[str] | None = None,
                          unclean_ids: Sequence[str] | None = None, weak_labels: str | Path | None = None,
-                         base_model: str | Path | None = None, device: str = "cpu") -> TrainResult:
+                         base_model: str | Path | None = None, device: str = "cpu",
+                         resume: ResumeFile | None = None) -> TrainResult:
     """Basic framework (streams base + novel) or the EUMS family (base + clean [+ unclean]).
     `base_model`: a checkpoint whose backbone the model starts from (None: the configured weights)."""
     num_base, _ = label_space(dataset.kind, fold)
@@ -145,9 +148,8 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
     if supervision == "weak":
         base_ids = with_weak_labels(base_ids, weak_labels)
     streams = {"base": SegTrainSet(base_ids, images, base_reader, size, seed, 0)}
-    hook: Callable[[int], None] | None = None
+    hook: Reassignment | None = None
     step: Any = supervised_step
-    moved: list[str] = []
     if not variant.entropy_ranking:
         streams["novel"] = SegTrainSet(novel_ids, images, pseudo, size, seed, 1)
     else:
@@ -164,31 +166,54 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
                             rampup_coefficient=float(ft_cfg["rampup_coefficient"]),
                             rampup_length=int(ft_cfg["rampup_length"]))
         if variant.reassignment:
-            epochs = {int(e) for e in ft_cfg["reassign_epochs"]}
-
-            def hook(epoch: int) -> None:
-                if epoch not in epochs:
-                    return
-                clean = streams["clean"].ids
-                scores = _entropy_scores(model, dataset, clean, pseudo_dir, num_base, size)
-                keep, move = reassign(clean, scores, float(ft_cfg["reassign_keep"]))
-                streams["clean"].ids = keep
-                if "unclean" in streams:
-                    streams["unclean"].ids = list(streams["unclean"].ids) + move
-                moved.extend(move)
-                get_logger("finetune").info("epoch %d: reassignment keeps %d clean, moves %d to unclean",
-                                            epoch, len(keep), len(move))
+            score = lambda ids: _entropy_scores(model, dataset, ids, pseudo_dir, num_base, size)
+            hook = Reassignment(streams, {int(e) for e in ft_cfg["reassign_epochs"]},
+                                float(ft_cfg["reassign_keep"]), score)
     select = None
     if _use_selection(ft_cfg, supervision):
         select = lambda m: novel_selection_score(m, dataset, select_ids, fold, size, ft_cfg["matching"])
-    result = train_segmentation(model, streams, step, settings, select, hook, device=device, label=variant.name)
+    result = train_segmentation(model, streams, step, settings, select, hook, device=device, label=variant.name,
+                                resume=resume)
     write_model_dir(out_dir, model, result, {"stage": variant.name, "fold": fold, "kind": dataset.kind,
                                              "input_size": size, "k": k, "supervision": supervision,
                                              "variant": variant.__dict__})
     if variant.entropy_ranking:
         write_ids(Path(out_dir) / "clean_final.txt", streams["clean"].ids)
-        write_ids(Path(out_dir) / "moved_to_unclean.txt", moved)
+        write_ids(Path(out_dir) / "moved_to_unclean.txt", hook.moved if hook is not None else [])
     return result
+
+
+class Reassignment:
+    """EUMS's dynamic reassignment, the epoch hook of the training: at the start of each listed
+    epoch the student scores the clean split by entropy; the lower-entropy part stays clean, the rest
+    joins the unclean split (when self-training uses it). Its state is the splits as they are now."""
+
+    def __init__(self, streams: Mapping[str, SegTrainSet], epochs: set[int], keep: float,
+                 score: Callable[[Sequence[str]], Mapping[str, float]]):
+        self.streams, self.epochs, self.keep, self.score = streams, epochs, keep, score
+        self.moved: list[str] = []
+
+    def __call__(self, epoch: int) -> None:
+        if epoch not in self.epochs:
+            return
+        clean = self.streams["clean"].ids
+        keep, move = reassign(clean, self.score(clean), self.keep)
+        self.streams["clean"].ids = keep
+        if "unclean" in self.streams:
+            self.streams["unclean"].ids = list(self.streams["unclean"].ids) + move
+        self.moved.extend(move)
+        get_logger("finetune").info("epoch %d: reassignment keeps %d clean, moves %d to unclean",
+                                    epoch, len(keep), len(move))
+
+    def state_dict(self) -> dict[str, list[str]]:
+        return {"moved": list(self.moved),
+                **{name: list(self.streams[name].ids) for name in ("clean", "unclean") if name in self.streams}}
+
+    def load_state_dict(self, state: Mapping[str, list[str]]) -> None:
+        self.moved = list(state["moved"])
+        for name in ("clean", "unclean"):
+            if name in self.streams:
+                self.streams[name].ids = list(state[name])
 
 
 def read_model(path: str | Path) -> SegModel:

@@ -14,6 +14,7 @@ from ncdss_core.models.segmodel import TRAINING_KEYS, SegModel, param_groups
 from ncdss_core.params import from_section
 from ncdss_core.runtime import get_logger
 from ncdss_core.train.loop import EpochHook, Select, Step, TrainResult, fit
+from ncdss_core.train.resume import ResumeFile
 from ncdss_core.train.schedules import StepSchedule
 from ncdss_core.train.streams import Streams
 
@@ -55,7 +56,7 @@ class TrainSettings:
 def train_segmentation(model: SegModel, streams: Mapping[str, SegTrainSet], step: Step,
                        settings: TrainSettings, select: Select | None = None,
                        on_epoch_start: EpochHook | None = None, device: str = "cpu",
-                       label: str = "train") -> TrainResult:
+                       label: str = "train", resume: ResumeFile | None = None) -> TrainResult:
     """Train `model` in place on the zipped `streams`; the history records the stream sizes (after
     any reassignment of the epoch)."""
     model.to(device)
@@ -65,4 +66,4 @@ def train_segmentation(model: SegModel, streams: Mapping[str, SegTrainSet], step
     schedule = StepSchedule(settings.lr, settings.decay_epochs, STEP_DECAY)
     return fit(model, optimizer, schedule, settings.epochs, batches, step, select=select,
                on_epoch_start=on_epoch_start, measure=lambda epoch: {"stream_sizes": batches.sizes()},
-               device=device, label=label, logger=get_logger("training"))
+               device=device, label=label, logger=get_logger("training"), resume=resume)

@@ -7,8 +7,6 @@ cores.
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -27,10 +25,24 @@ def seeded_loader(dataset: Dataset, batch_size: int, seed: int, workers: int, dr
                       worker_init_fn=worker_init)
 
 
-def epoch_batches(loader: DataLoader) -> Callable[[int], DataLoader]:
+class EpochBatches:
     """`fit`'s batches from one persistent loader: each epoch sets `loader.dataset.epoch` (which
-    the samples' augmentation seeds read); the shuffling generator runs on across epochs."""
-    def batches(epoch: int) -> DataLoader:
-        loader.dataset.epoch = epoch  # type: ignore[attr-defined]
-        return loader
-    return batches
+    the samples' augmentation seeds read); the shuffling generator runs on across epochs, so its
+    position is part of a resumable training's state."""
+
+    def __init__(self, loader: DataLoader):
+        self.loader = loader
+
+    def __call__(self, epoch: int) -> DataLoader:
+        self.loader.dataset.epoch = epoch  # type: ignore[attr-defined]
+        return self.loader
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"generator": self.loader.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.loader.generator.set_state(state["generator"])
+
+
+def epoch_batches(loader: DataLoader) -> EpochBatches:
+    return EpochBatches(loader)

@@ -11,6 +11,12 @@ A history record holds, in this order: `epoch`, `lr` (the schedule's base rate),
 the loss means (`loss`, or `loss_<part>` for each part when the step names its parts: ICD's
 bottom-up term is an objective, not a loss, so no total is kept), the stage's `measure` fields
 (stream sizes, the sign state, held-out mAP) and `select_score` when there is a selection.
+
+With a resume file, the whole state is saved after every epoch (model, optimiser, history, the
+selection so far, the global RNGs, and the state of every part that has one: `batches`, `step`,
+`on_epoch_start` with `state_dict`/`load_state_dict`), and a run that finds its file continues
+after the last saved epoch. `NCDSS_FAULT_KILL_AT=EPOCH:ITERATION` kills the process there with
+SIGKILL (fault injection for the resume tests).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
+import signal
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Protocol, Union
@@ -26,6 +34,7 @@ import torch
 from torch import nn
 
 from ncdss_core.runtime import get_logger
+from ncdss_core.train.resume import ResumeFile, rng_state, set_rng_state
 from ncdss_core.train.schedules import Schedule
 
 StepOutput = Union[torch.Tensor, tuple[torch.Tensor, Mapping[str, float]]]
@@ -88,10 +97,25 @@ def _log_line(label: str, record: Mapping[str, Any], epochs: int) -> str:
             f"lr {record['lr']:.2e}, {', '.join(numbers)} ({record['seconds']:.1f}s)")
 
 
+def _fault_kill_at() -> tuple[int, int] | None:
+    value = os.environ.get("NCDSS_FAULT_KILL_AT")
+    if not value:
+        return None
+    epoch, _, iteration = value.partition(":")
+    return int(epoch), int(iteration or 0)
+
+
+def _stateful(parts: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of a training that carry state of their own (teacher, reassigned splits, a
+    shuffling generator that runs on across epochs)."""
+    return {name: part for name, part in parts.items() if hasattr(part, "load_state_dict")}
+
+
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer, schedule: Schedule, epochs: int,
         batches: Batches, step: Step, *, select: Select | None = None,
         on_epoch_start: EpochHook | None = None, measure: Measure | None = None,
-        device: str = "cpu", label: str = "train", logger: logging.Logger | None = None) -> TrainResult:
+        device: str = "cpu", label: str = "train", logger: logging.Logger | None = None,
+        resume: ResumeFile | None = None) -> TrainResult:
     """Train `model` (already on `device`, its parameters in `optimizer`) in place for `epochs`.
 
     Raises FloatingPointError at the first non-finite loss, before the update and before the stage
@@ -100,13 +124,29 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, schedule: Schedule, 
     history: list[dict[str, Any]] = []
     best_score, best_epoch, best_state = -math.inf, -1, None
     step_fields = getattr(step, "epoch_fields", None)
-    for epoch in range(epochs):
+    stateful = _stateful({"batches": batches, "step": step, "on_epoch_start": on_epoch_start})
+    first = 0
+    saved = resume.load() if resume is not None else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        for name, part in stateful.items():
+            part.load_state_dict(saved["parts"][name])
+        history, best_score, best_epoch, best_state = (saved["history"], saved["best_score"],
+                                                       saved["best_epoch"], saved["best_state"])
+        set_rng_state(saved["rng"])
+        first = len(history)
+        logger.info("%s: resuming from %s after epoch %d of %d", label, resume.path, first, epochs)
+    kill_at = _fault_kill_at()
+    for epoch in range(first, epochs):
         if on_epoch_start is not None:
             on_epoch_start(epoch)
         rate = schedule.apply(optimizer, epoch)
         model.train()
         started, means = time.monotonic(), _LossMeans()
         for iteration, batch in enumerate(batches(epoch)):
+            if kill_at == (epoch, iteration):
+                os.kill(os.getpid(), signal.SIGKILL)
             output = step(model, to_device(batch, device), epoch)
             loss, parts = output if isinstance(output, tuple) else (output, None)
             value = float(loss.detach())
@@ -134,6 +174,11 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, schedule: Schedule, 
                 best_state = copy.deepcopy(model.state_dict())
         history.append(record)
         logger.info("%s", _log_line(label, record, epochs))
+        if resume is not None and epoch + 1 < epochs:
+            resume.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                         "parts": {name: part.state_dict() for name, part in stateful.items()},
+                         "history": history, "best_score": best_score, "best_epoch": best_epoch,
+                         "best_state": best_state, "rng": rng_state()})
     if best_state is None:
         best_epoch = epochs - 1
     return TrainResult(history=history, selected_epoch=best_epoch, selected_state=best_state)

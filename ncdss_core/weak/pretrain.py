@@ -29,6 +29,7 @@ from ncdss_core.models.trunks import Trunk
 from ncdss_core.params import from_section
 from ncdss_core.train.loaders import epoch_batches, seeded_loader
 from ncdss_core.train.loop import fit
+from ncdss_core.train.resume import ResumeFile
 from ncdss_core.train.schedules import PolySchedule
 from ncdss_core.weak.trainer import augment
 
@@ -119,8 +120,8 @@ class PretrainStep:
 
 
 def pretrain_trunk(trunk: Trunk, images: Sequence[np.ndarray], labels: np.ndarray, cfg: PretrainConfig,
-                   seed: int, device: str = "cpu",
-                   logger: logging.Logger | None = None) -> tuple[PretrainNet, list[dict]]:
+                   seed: int, device: str = "cpu", logger: logging.Logger | None = None,
+                   resume: ResumeFile | None = None) -> tuple[PretrainNet, list[dict]]:
     """Train trunk + classifier with Adam and a per-epoch poly learning rate; returns the network
     (moved back to the CPU) and one record per epoch (loss, held-out mAP, seconds)."""
     torch.manual_seed(seed)
@@ -137,5 +138,6 @@ def pretrain_trunk(trunk: Trunk, images: Sequence[np.ndarray], labels: np.ndarra
                  epoch_batches(loader), PretrainStep(),
                  measure=lambda epoch: {"holdout_map": mean_average_precision(model, hold_images, hold_labels,
                                                                               device)},
-                 device=device, label="pretrain", logger=logger or logging.getLogger("ncdss.pretrain"))
+                 device=device, label="pretrain", logger=logger or logging.getLogger("ncdss.pretrain"),
+                 resume=resume)
     return model.cpu(), result.history

@@ -22,6 +22,7 @@ from ncdss_core.data.transforms import MEAN_RGB, normalize_image
 from ncdss_core.models.trunks import build_trunk
 from ncdss_core.params import from_section
 from ncdss_core.train.loaders import epoch_batches, seeded_loader
+from ncdss_core.train.resume import ResumeFile
 from ncdss_core.train.loop import fit
 from ncdss_core.train.schedules import PolySchedule
 from ncdss_core.weak import operators as layers
@@ -167,7 +168,7 @@ class ICDStep:
 
 
 def train_icd(model: ICDNet, data: ICDTrainData, cfg: TrainConfig, seed: int, device: str = "cpu",
-              logger: logging.Logger | None = None) -> list[dict]:
+              logger: logging.Logger | None = None, resume: ResumeFile | None = None) -> list[dict]:
     """Train the CAM and ICD branches jointly; returns the history (one record per epoch)."""
     model.to(device)
     drop_last = len(data) >= cfg.batch_size
@@ -177,5 +178,5 @@ def train_icd(model: ICDNet, data: ICDTrainData, cfg: TrainConfig, seed: int, de
     result = fit(model, make_optimizer(model, cfg), PolySchedule(cfg.lr, cfg.epochs, cfg.poly_power), cfg.epochs,
                  epoch_batches(loader), ICDStep(cfg, warmup),
                  measure=lambda epoch: {"signs": layers.signs(model.sign_state).tolist()},
-                 device=device, label="icd", logger=logger or logging.getLogger("ncdss.icd"))
+                 device=device, label="icd", logger=logger or logging.getLogger("ncdss.icd"), resume=resume)
     return result.history
