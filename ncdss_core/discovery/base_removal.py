@@ -123,7 +123,7 @@ def read_assignments(path: str | Path) -> dict[str, int]:
 
 def write_pseudo_labels(dataset: Any, fold: int, removal_dirs: Sequence[str | Path],
                         assignments: dict[str, int], k: int, out_dir: str | Path,
-                        matching: str = "auto") -> dict[str, Any]:
+                        matching: str) -> dict[str, Any]:
     """Fuse base predictions and clusters; score the result against ground truth (quality only:
     the labels themselves never see it)."""
     num_base, num_novel = label_space(dataset.kind, fold)

@@ -77,7 +77,7 @@ def base_selection_score(model: SegModel, dataset: Any, ids: Sequence[str], fold
 
 
 def novel_selection_score(model: SegModel, dataset: Any, ids: Sequence[str], fold: int, size: int,
-                          matching: str = "auto") -> float:
+                          matching: str) -> float:
     """Fine-tuning selection: novel mIoU after matching (reference §4, §7.3 online)."""
     num_base, num_novel = label_space(dataset.kind, fold)
     k = model.spec.num_classes - num_base - 1
@@ -87,7 +87,7 @@ def novel_selection_score(model: SegModel, dataset: Any, ids: Sequence[str], fol
 
 
 def scores_of(model: SegModel, dataset: Any, ids: Sequence[str], split: str, fold: int, size: int,
-              matching: str = "auto", at_original: bool = True) -> dict[str, Any]:
+              matching: str, at_original: bool = True) -> dict[str, Any]:
     """Novel (after matching), base and all-class mIoU of one model, plus per-class IoU.
 
     A base model (k = 0 novel outputs) gets novel IoU 0: it labels novel objects background."""

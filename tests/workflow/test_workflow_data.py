@@ -50,7 +50,9 @@ def test_tiny_data_rules_run_and_audit(tmp_path):
     base = set(read_ids(fold / "base.txt"))
     assert novel and base and not novel & base
     record = read_json(fold / "provenance.json")
-    assert record["stage"] == "splits" and record["params"]["fold"] == 0
+    # the rule's params as given plus its wildcards (strings), every named input
+    assert record["stage"] == "splits" and record["params"]["fold"] == "0"
+    assert record["params"]["selection_fraction"] == 0.1 and set(record["inputs"]) == {"dataset"}
     assert [p for node in audit(fold).walk() for p in node.problems] == []
     # the chain reaches the generated dataset
     stages = {node.record["stage"] for node in audit(fold).walk() if node.record}
@@ -66,4 +68,4 @@ def test_scan_command_on_the_tiny_dataset(tiny_dataset_copy, capsys):
     label = sorted((tiny_dataset_copy / "SegmentationClassAug").iterdir())[0]
     shutil.copy(tiny_dataset_copy / "generated.json", label)  # not a PNG any more
     assert cli(["scan", str(tiny_dataset_copy)]) == 1
-    assert f"{label}: unreadable label map" in capsys.readouterr().out
+    assert f"{label}: unreadable or truncated label map" in capsys.readouterr().out

@@ -159,7 +159,7 @@ def test_tampered_model_and_param_are_caught_downstream(tiny_run, tmp_path, caps
 
 def test_diff_of_two_pseudo_label_sets(tiny_run):
     lines = diff(tiny_run / PSEUDO, tiny_run / "results/discovery/fold0/pseudo_labels/k5")
-    assert any("params.k: 10 -> 5" in line for line in lines)
+    assert any("params.k: '10' -> '5'" in line for line in lines)  # the {k} wildcard
     assert not any("base_model" in line and "params" in line for line in lines)
 
 

@@ -54,7 +54,7 @@ def chain(tmp_path_factory):
                               removal, 32, 0.9, 0.008)
     cluster_fold([removal], root / "clusters", 6, 4, True, 10, 300, 0)
     quality = write_pseudo_labels(ds, 0, [removal], read_assignments(root / "clusters" / "assignments.csv"),
-                                  6, root / "pseudo")
+                                  6, root / "pseudo", "auto")
     kept = read_ids(root / "pseudo" / "novel.txt")
     return dict(root=root, ds=ds, select=select, base_ids=base_ids, novel_ids=kept, stats=stats,
                 quality=quality)
@@ -88,7 +88,7 @@ def test_basic_ranking_eums_and_evaluation(chain, capsys):
     history = read_json(root / "eums" / "history.json")
     assert history["selected_epoch"] in (0, 1)
     model = read_model(root / "eums" / "model.pt")
-    s = scores_of(model, ds, ds.ids("val"), "val", 0, 32)
+    s = scores_of(model, ds, ds.ids("val"), "val", 0, 32, "auto")
     assert s["k"] == 6 and s["method"] == "majority"   # 6 clusters > 5 novel classes
     assert len(s["iou"]) == 1 + len(base_classes("generated", 0)) + 5
     assert np.array(s["confusion"]).sum() > 0
