@@ -23,7 +23,7 @@ from ncdss_core.provenance.record import split_epoch_seconds
 from ncdss_core.runtime import get_logger, progress
 from ncdss_core.weak.images import present_channels
 from ncdss_core.weak.network import ICDNet
-from ncdss_core.weak.scores import ScoreStore  # noqa: F401  (re-exported)
+from ncdss_core.weak.scores import ScoreStore
 from ncdss_core.weak.trainer import TrainConfig, build_model
 
 
