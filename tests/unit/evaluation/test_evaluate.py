@@ -32,7 +32,7 @@ MODEL = {"arch": "small", "input_size": 32, "widths": [8, 16, 16, 32], "blocks":
 BASE = {"supervision": "full", "epochs": 2, "batch_size": 4, "lr": 0.1, "decay_epochs": [1],
         "selection": "best"}
 FT = {"epochs": 2, "batch_size": 2, "lr": 0.1, "decay_epochs": [1], "selection": "best",
-      "matching": "auto", "clean_ratio": 0.67, "ema_momentum": 0.99, "confidence_threshold": 0.0,
+      "matching": "auto", "epoch_length": "longest", "ema_momentum": 0.99, "confidence_threshold": 0.0,
       "rampup_coefficient": 1.0, "rampup_length": 5, "reassign_epochs": [1], "reassign_keep": 0.5,
       "reinit_heads": True, "strong_jitter": [0.5, 0.5, 0.5, 0.25]}
 
