@@ -12,6 +12,10 @@ The provenance record is made from what the rule declared, never from a dict the
 - params: the params as given plus the wildcards;
 - stage: the rule name; seed: the `seed` param; device: the one the script asked for (cpu when
   it asked for none).
+
+A training asks for `stage.resume_file()`: a file next to the output, keyed by the record's params
+and input digests, from which a rerun of the same job continues after a kill; it is removed once
+the output is complete.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from ncdss_core.provenance.atomic import atomic_directory
-from ncdss_core.provenance.record import now, write_provenance
+from ncdss_core.provenance.record import describe_input, now, record_digest, write_provenance
 from ncdss_core.runtime import device as pick_device
 from ncdss_core.runtime import seed_everything, set_threads, setup_logging
+from ncdss_core.train.resume import ResumeFile
 
 
 class Stage:
@@ -47,6 +52,7 @@ class Stage:
         self._device: str | None = None
         self._build: Path | None = None
         self._recorded = False
+        self._resume: ResumeFile | None = None
         self.logger.info("rule %s, threads %d, seed %s", self.rule, self.threads, self.seed)
 
     @property
@@ -76,6 +82,20 @@ class Stage:
                     self.write_provenance()
             finally:
                 self._build = None
+        if self._resume is not None:  # the output is complete: nothing left to resume
+            self._resume.remove()
+
+    def resume_file(self) -> ResumeFile:
+        """Where this job's training saves its state after each epoch: `.<output>.resume` beside
+        the output (Snakemake deletes an incomplete output, not its neighbours), keyed by the rule,
+        its params and the digests of its inputs, so that only a rerun of the same job reads it."""
+        if self._resume is None:
+            output = Path(self.output[0])
+            key = record_digest({"rule": self.rule, "params": self.recorded_params(),
+                                 "inputs": {name: describe_input(path)
+                                            for name, path in sorted(self.recorded_inputs().items())}})
+            self._resume = ResumeFile(output.parent / f".{output.name}.resume", key)
+        return self._resume
 
     def recorded_inputs(self) -> dict[str, str]:
         """Every named input; list-valued ones as name_000, name_001, ..."""

@@ -3,7 +3,7 @@
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 from ncdss_core.data.files import read_ids
 from ncdss_core.discovery.runners import VARIANTS, train_finetune_model
-from ncdss_core.provenance.record import training_metrics
+from ncdss_core.provenance.record import split_epoch_seconds, training_metrics
 from ncdss_core.stage import Stage
 
 stage = Stage(snakemake)  # noqa: F821 (injected by Snakemake)
@@ -19,5 +19,6 @@ with stage.output_dir() as build:
         clean_ids=read_ids(f"{ranking}/clean.txt") if ranking else None,
         unclean_ids=read_ids(f"{ranking}/unclean.txt") if ranking else None,
         weak_labels=inputs.get("weak_labels"), base_model=f"{base_model}/model.pt" if base_model else None,
-        device=stage.device)
-    stage.write_provenance(metrics=training_metrics(result.history, result.selected_epoch))
+        device=stage.device, resume=stage.resume_file())
+    stage.write_provenance(metrics=training_metrics(result.history, result.selected_epoch),
+                           extra={"epoch_seconds": split_epoch_seconds(result.history)[1]})

@@ -16,7 +16,7 @@ images, labels = pretraining_images(cfg.images, stage.seed)
 stage.logger.info("%d generated images of %d pretraining classes (%.2f labels per image)", len(images),
                   labels.shape[1], float(labels.sum(1).mean()))
 model, history = pretrain_trunk(small_trunk(stage.params.width), images, labels, cfg, stage.seed, stage.device,
-                                stage.logger)
+                                stage.logger, resume=stage.resume_file())
 history, epoch_seconds = split_epoch_seconds(history)
 with stage.output_dir() as build:
     torch.save(model.trunk.state_dict(), build / "trunk.pt")

@@ -38,6 +38,7 @@ from ncdss_core.models.segmodel import (
     save_checkpoint,
 )
 from ncdss_core.provenance.atomic import atomic_write_json
+from ncdss_core.provenance.record import split_epoch_seconds
 from ncdss_core.runtime import get_logger, progress
 from ncdss_core.train.loop import TrainResult
 from ncdss_core.train.resume import ResumeFile
@@ -61,8 +62,8 @@ def write_model_dir(out: str | Path, model: SegModel, result: TrainResult, meta:
     if result.selected_state is not None:
         model.load_state_dict(result.selected_state)
     save_checkpoint(out / "model.pt", model, {**meta, "epoch": result.selected_epoch})
-    atomic_write_json(out / "history.json", {"selected_epoch": result.selected_epoch,
-                                             "epochs": result.history})
+    history, _ = split_epoch_seconds(result.history)  # wall-clock seconds: provenance only
+    atomic_write_json(out / "history.json", {"selected_epoch": result.selected_epoch, "epochs": history})
 
 
 def with_weak_labels(ids: Sequence[str], weak_labels: str | Path | None) -> list[str]:

@@ -194,7 +194,7 @@ def split_epoch_seconds(history: list[dict]) -> tuple[list[dict], list[float]]:
 
 def training_metrics(history: list[dict], selected_epoch: int) -> dict[str, Any]:
     """What a segmentation training records: the selected epoch, its selection score and the
-    last epoch's loss."""
+    last epoch's loss (the per-epoch seconds go to the record's `extra`, see split_epoch_seconds)."""
     return {"selected_epoch": selected_epoch, "select_score": history[selected_epoch].get("select_score"),
             "final_loss": history[-1]["loss"]}
 

@@ -16,7 +16,11 @@ pytestmark = pytest.mark.workflow
 def overlay(tmp_path: Path, **sections) -> Path:
     config = yaml.safe_load(TINY.read_text())
     for section, values in sections.items():
-        config.setdefault(section, {}).update(values)
+        for key, value in values.items():
+            if isinstance(value, dict):
+                config.setdefault(section, {}).setdefault(key, {}).update(value)
+            else:
+                config.setdefault(section, {})[key] = value
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -34,7 +38,8 @@ def test_a_faulty_dataset_stops_at_the_check_and_names_the_file(fault, tiny_data
     expected = DATASET_FAULTS[fault](root)
     work = tmp_path / "work"
     work.mkdir()
-    config = overlay(tmp_path, dataset={"kind": "voc", "root": str(root)})
+    # weak.model.init random: the trunk pretraining reads no dataset and would run beside the check
+    config = overlay(tmp_path, dataset={"kind": "voc", "root": str(root)}, weak={"model": {"init": "random"}})
     done = snakemake(work, "--cores", "2", configfile=config, check=False)
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     log = (work / "logs" / "index_dataset.log").read_text()
