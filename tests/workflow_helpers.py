@@ -13,11 +13,13 @@ TINY = REPO / "tests" / "configs" / "tiny.yaml"
 DEFAULT = REPO / "config.yaml"
 
 
-def snakemake(workdir: Path, *args: str, configfile: Path = TINY, timeout: int = 1200,
+def snakemake(workdir: Path, *args: str, configfile: Path | list[Path] = TINY, timeout: int = 1200,
               check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`configfile`: one file or several, merged in order (as `--configfile A B`)."""
     command = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir)]
     # --configfile and --quiet take lists: keep each after the targets, configfile last
-    command += list(args) + ["--configfile", str(configfile)]
+    files = configfile if isinstance(configfile, list) else [configfile]
+    command += list(args) + ["--configfile", *map(str, files)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                             env={**os.environ, **(env or {})})
     if check and result.returncode != 0:
@@ -26,7 +28,7 @@ def snakemake(workdir: Path, *args: str, configfile: Path = TINY, timeout: int =
     return result
 
 
-def planned_jobs(workdir: Path, *args: str, configfile: Path = TINY) -> dict[str, int]:
+def planned_jobs(workdir: Path, *args: str, configfile: Path | list[Path] = TINY) -> dict[str, int]:
     """Rule -> job count of a dry run (`snakemake -n`)."""
     # targets and flags first: --quiet takes a list and would swallow what follows it
     out = snakemake(workdir, *args, "-n", "--quiet", "rules", configfile=configfile).stdout

@@ -18,7 +18,19 @@ def test_default_config_dry_run_lists_the_data_rules(tmp_path):
     jobs = planned_jobs(tmp_path, configfile=DEFAULT)
     assert jobs["generate_dataset"] == 1
     assert jobs["index_dataset"] == 1
-    assert jobs["splits"] == 4  # folds 0-3
+    assert jobs["splits"] == 1  # make run: fold 0
+
+
+def test_reproduce_differs_from_run_only_in_the_folds(tmp_path):
+    """`make reproduce` = `make run` on folds 0-3: four times each per-fold job, the shared ones once."""
+    run = planned_jobs(tmp_path, configfile=DEFAULT)
+    reproduce = planned_jobs(tmp_path, configfile=[DEFAULT, REPO / "config" / "reproduce.yaml"])
+    assert yaml.safe_load((REPO / "config" / "reproduce.yaml").read_text()) == {"folds": [0, 1, 2, 3]}
+    shared = {"generate_dataset", "index_dataset", "superpixels", "saliency", "pretrain_icd_trunk", "tables",
+              "report_tables", "all"}
+    assert set(run) == set(reproduce)
+    for rule, count in run.items():
+        assert reproduce[rule] == (count if rule in shared else 4 * count), rule
 
 
 def test_lint_is_clean(tmp_path):
