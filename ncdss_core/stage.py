@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -44,6 +45,7 @@ class Stage:
         self.output = smk.output
         self.threads = int(smk.threads)
         self.logger: logging.Logger = setup_logging(smk.log[0] if len(smk.log) else None)
+        sys.excepthook = self._log_failure
         set_threads(self.threads)
         self.seed: int | None = self.params.get("seed")
         if self.seed is not None:
@@ -54,6 +56,11 @@ class Stage:
         self._recorded = False
         self._resume: ResumeFile | None = None
         self.logger.info("rule %s, threads %d, seed %s", self.rule, self.threads, self.seed)
+
+    def _log_failure(self, kind, error, traceback) -> None:
+        """An error that ends the job goes to the rule's log too, where the user looks first."""
+        self.logger.error("rule %s failed: %s: %s", self.rule, kind.__name__, error)
+        sys.__excepthook__(kind, error, traceback)
 
     @property
     def device(self) -> str:
