@@ -38,5 +38,10 @@ lint: setup
 	$(VENV)/bin/snakefmt --check Snakefile rules/
 	$(VENV)/bin/snakemake --lint
 
+# Performance figures of this machine into benchmarks/RESULTS.md (tens of minutes; run it on an
+# otherwise idle machine). BENCH_ARGS: e.g. --quick, --dag-baseline REV, --sections dag,noop.
+bench: setup
+	$(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
+
 clean:
 	rm -rf results .snakemake

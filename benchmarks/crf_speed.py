@@ -6,6 +6,9 @@ the outputs are identical and prints images/s for each.
 
     .venv/bin/python benchmarks/crf_speed.py --root results/generated --images 200 --threads 2
 
+The `*_images_per_s` and `speedup` figures are the best of `--repeats`, the `*_median` ones the
+median (what benchmarks/run.py reports).
+
 Seeds: `--seeds DIR` (a seeds/{variant}/{shard} folder) or, by default, the ground truth with a
 band of 255 around every object (what the CRF sees is the same amount of work per pixel).
 """
@@ -17,6 +20,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import time
 from pathlib import Path
 
@@ -109,7 +113,10 @@ def main() -> None:
         "images": len(ids), "mean_pixels": pixels / len(ids), "threads": args.threads,
         "serial_images_per_s": len(ids) / min(serial_times),
         "pool_images_per_s": len(ids) / min(pool_times),
-        "speedup": min(serial_times) / min(pool_times), "identical": identical,
+        "speedup": min(serial_times) / min(pool_times), "identical": identical, "repeats": args.repeats,
+        "serial_images_per_s_median": len(ids) / statistics.median(serial_times),
+        "pool_images_per_s_median": len(ids) / statistics.median(pool_times),
+        "speedup_median": statistics.median(serial_times) / statistics.median(pool_times),
         "serial_cpu_s_last_repeat": serial_cpu_used, "pool_worker_cpu_s_all_repeats": pool_cpu,
         "cpu_count": os.cpu_count(), "load_avg_at_end": os.getloadavg(), "python": platform.python_version(),
     }
