@@ -1,7 +1,13 @@
-"""Readers of the images and label maps a segmentation training reads, by image id."""
+"""Readers of the images and label maps a segmentation training reads, by image id.
+
+They are small picklable objects rather than closures, so that DataLoader workers get them under
+any start method (fork, spawn, forkserver); the dataset they read may be seen through its array
+store (`data.store`), which they do not need to know.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -14,8 +20,40 @@ ImageReader = Callable[[str], np.ndarray]
 LabelReader = Callable[[str], np.ndarray]
 
 
+@dataclass(frozen=True)
+class _Images:
+    dataset: Any
+    split: str
+
+    def __call__(self, image_id: str) -> np.ndarray:
+        return self.dataset.read_image(image_id, self.split)
+
+
+@dataclass(frozen=True)
+class _BaseLabels:
+    """Ground truth of the dataset (`root` None) or label PNGs in `root`, re-indexed to the base
+    label space of `fold`."""
+
+    dataset: Any
+    fold: int
+    root: Path | None
+
+    def __call__(self, image_id: str) -> np.ndarray:
+        labels = (self.dataset.read_label(image_id, "trainaug") if self.root is None
+                  else read_label_png(self.root / f"{image_id}.png"))
+        return to_base_labels(labels, self.dataset.kind, self.fold)
+
+
+@dataclass(frozen=True)
+class _PngLabels:
+    root: Path
+
+    def __call__(self, image_id: str) -> np.ndarray:
+        return read_label_png(self.root / f"{image_id}.png")
+
+
 def image_reader(dataset: Any, split: str = "trainaug") -> ImageReader:
-    return lambda image_id: dataset.read_image(image_id, split)
+    return _Images(dataset, split)
 
 
 def base_label_reader(dataset: Any, fold: int, supervision: str,
@@ -23,16 +61,14 @@ def base_label_reader(dataset: Any, fold: int, supervision: str,
     """Base-training labels (0 bg incl. novel pixels, 1..B base, 255): ground truth (`full`) or the
     CRF-refined ICD seeds (`weak`), both stored as dataset labels and re-indexed the same way."""
     if supervision == "full":
-        return lambda i: to_base_labels(dataset.read_label(i, "trainaug"), dataset.kind, fold)
+        return _BaseLabels(dataset, fold, None)
     if supervision == "weak":
         if weak_labels is None:
             raise ValueError("base.supervision weak needs the weak labels directory")
-        root = Path(weak_labels)
-        return lambda i: to_base_labels(read_label_png(root / f"{i}.png"), dataset.kind, fold)
+        return _BaseLabels(dataset, fold, Path(weak_labels))
     raise ValueError(f"base.supervision: unknown value {supervision!r} (full, weak)")
 
 
 def pseudo_label_reader(directory: str | Path) -> LabelReader:
     """Label maps stored as `<id>.png` in one directory (pseudo-labels)."""
-    root = Path(directory)
-    return lambda i: read_label_png(root / f"{i}.png")
+    return _PngLabels(Path(directory))

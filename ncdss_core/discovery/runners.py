@@ -83,7 +83,8 @@ def _use_selection(cfg: Mapping[str, Any], supervision: str) -> bool:
 def train_base_model(dataset: Any, fold: int, train_ids: Sequence[str], select_ids: Sequence[str],
                      model_cfg: Mapping[str, Any], base_cfg: Mapping[str, Any], seed: int,
                      out_dir: str | Path, weak_labels: str | Path | None = None,
-                     device: str = "cpu", resume: ResumeFile | None = None) -> TrainResult:
+                     device: str = "cpu", resume: ResumeFile | None = None,
+                     amp: str | bool = False) -> TrainResult:
     supervision = base_cfg["supervision"]
     num_base, _ = label_space(dataset.kind, fold)
     settings = TrainSettings.from_config(base_cfg, model_cfg, seed, "base", BASE_KEYS)
@@ -96,7 +97,7 @@ def train_base_model(dataset: Any, fold: int, train_ids: Sequence[str], select_i
     if _use_selection(base_cfg, supervision):
         select = lambda m: base_selection_score(m, dataset, select_ids, fold, settings.input_size)
     result = train_segmentation(model, streams, supervised_step, settings, select, device=device, label="base",
-                                resume=resume)
+                                resume=resume, amp=amp)
     write_model_dir(out_dir, model, result, {"stage": "base", "fold": fold, "kind": dataset.kind,
                                              "input_size": settings.input_size, "k": 0,
                                              "supervision": supervision})
@@ -134,7 +135,7 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
                          seed: int, out_dir: str | Path, clean_ids: Sequence[str] | None = None,
                          unclean_ids: Sequence[str] | None = None, weak_labels: str | Path | None = None,
                          base_model: str | Path | None = None, device: str = "cpu",
-                         resume: ResumeFile | None = None) -> TrainResult:
+                         resume: ResumeFile | None = None, amp: str | bool = False) -> TrainResult:
     """Basic framework (streams base + novel) or the EUMS family (base + clean [+ unclean]).
     `base_model`: a checkpoint whose backbone the model starts from (None: the configured weights)."""
     num_base, _ = label_space(dataset.kind, fold)
@@ -174,7 +175,7 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
     if _use_selection(ft_cfg, supervision):
         select = lambda m: novel_selection_score(m, dataset, select_ids, fold, size, ft_cfg["matching"])
     result = train_segmentation(model, streams, step, settings, select, hook, device=device, label=variant.name,
-                                resume=resume)
+                                resume=resume, amp=amp)
     write_model_dir(out_dir, model, result, {"stage": variant.name, "fold": fold, "kind": dataset.kind,
                                              "input_size": size, "k": k, "supervision": supervision,
                                              "variant": variant.__dict__})

@@ -14,6 +14,7 @@ from ncdss_core.models.segmodel import TRAINING_KEYS, SegModel, param_groups
 from ncdss_core.params import from_section
 from ncdss_core.runtime import get_logger
 from ncdss_core.train.loop import EpochHook, Select, Step, TrainResult, fit
+from ncdss_core.train.precision import device_type, use_amp
 from ncdss_core.train.resume import ResumeFile
 from ncdss_core.train.schedules import StepSchedule
 from ncdss_core.train.streams import Streams
@@ -56,14 +57,17 @@ class TrainSettings:
 def train_segmentation(model: SegModel, streams: Mapping[str, SegTrainSet], step: Step,
                        settings: TrainSettings, select: Select | None = None,
                        on_epoch_start: EpochHook | None = None, device: str = "cpu",
-                       label: str = "train", resume: ResumeFile | None = None) -> TrainResult:
+                       label: str = "train", resume: ResumeFile | None = None,
+                       amp: str | bool = False) -> TrainResult:
     """Train `model` in place on the zipped `streams`; the history records the stream sizes (after
-    any reassignment of the epoch)."""
+    any reassignment of the epoch). `amp`: the `compute.amp` setting (auto: on for cuda)."""
     model.to(device)
     optimizer = torch.optim.SGD(param_groups(model, settings.lr, settings.backbone_lr_factor),
                                 lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
-    batches = Streams(streams, settings.batch_size, settings.seed, settings.workers, settings.epoch_length)
+    batches = Streams(streams, settings.batch_size, settings.seed, settings.workers, settings.epoch_length,
+                      pin_memory=device_type(device) == "cuda")
     schedule = StepSchedule(settings.lr, settings.decay_epochs, STEP_DECAY)
     return fit(model, optimizer, schedule, settings.epochs, batches, step, select=select,
                on_epoch_start=on_epoch_start, measure=lambda epoch: {"stream_sizes": batches.sizes()},
-               device=device, label=label, logger=get_logger("training"), resume=resume)
+               device=device, label=label, logger=get_logger("training"), resume=resume,
+               amp=use_amp(amp, device))

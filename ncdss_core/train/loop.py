@@ -12,10 +12,15 @@ the loss means (`loss`, or `loss_<part>` for each part when the step names its p
 bottom-up term is an objective, not a loss, so no total is kept), the stage's `measure` fields
 (stream sizes, the sign state, held-out mAP) and `select_score` when there is a selection.
 
+With `amp`, the step's forward pass runs under autocast and the backward pass through a gradient
+scaler on cuda (`train.precision`); a step the scaler skips for overflowing gradients is normal,
+only a non-finite loss stops. Batches go to a cuda device with non-blocking copies (the loaders
+pin their memory there).
+
 With a resume file, the whole state is saved after every epoch (model, optimiser, history, the
 selection so far, the global RNGs, and the state of every part that has one: `batches`, `step`,
-`on_epoch_start` with `state_dict`/`load_state_dict`), and a run that finds its file continues
-after the last saved epoch. `NCDSS_FAULT_KILL_AT=EPOCH:ITERATION` kills the process there with
+`on_epoch_start`, the precision's scaler, with `state_dict`/`load_state_dict`), and a run that
+finds its file continues after the last saved epoch. `NCDSS_FAULT_KILL_AT=EPOCH:ITERATION` kills the process there with
 SIGKILL (fault injection for the resume tests).
 """
 
@@ -34,6 +39,7 @@ import torch
 from torch import nn
 
 from ncdss_core.runtime import get_logger
+from ncdss_core.train.precision import Precision, device_type
 from ncdss_core.train.resume import ResumeFile, rng_state, set_rng_state
 from ncdss_core.train.schedules import Schedule
 
@@ -60,9 +66,12 @@ class TrainResult:
 
 
 def to_device(batch: Any, device: str) -> Any:
-    """Tensors of a batch (nested in dicts, lists, tuples) moved to `device`; the rest untouched."""
+    """Tensors of a batch (nested in dicts, lists, tuples) moved to `device`; the rest untouched.
+    Copies to cuda do not block (from pinned memory they overlap with the running step; the
+    stream orders them before any use)."""
+    non_blocking = device_type(device) == "cuda"
     if torch.is_tensor(batch):
-        return batch.to(device)
+        return batch.to(device, non_blocking=non_blocking)
     if isinstance(batch, Mapping):
         return {key: to_device(value, device) for key, value in batch.items()}
     if isinstance(batch, (list, tuple)):
@@ -115,7 +124,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, schedule: Schedule, 
         batches: Batches, step: Step, *, select: Select | None = None,
         on_epoch_start: EpochHook | None = None, measure: Measure | None = None,
         device: str = "cpu", label: str = "train", logger: logging.Logger | None = None,
-        resume: ResumeFile | None = None) -> TrainResult:
+        resume: ResumeFile | None = None, amp: bool = False) -> TrainResult:
     """Train `model` (already on `device`, its parameters in `optimizer`) in place for `epochs`.
 
     Raises FloatingPointError at the first non-finite loss, before the update and before the stage
@@ -124,7 +133,9 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, schedule: Schedule, 
     history: list[dict[str, Any]] = []
     best_score, best_epoch, best_state = -math.inf, -1, None
     step_fields = getattr(step, "epoch_fields", None)
-    stateful = _stateful({"batches": batches, "step": step, "on_epoch_start": on_epoch_start})
+    precision = Precision(device, amp)
+    stateful = _stateful({"batches": batches, "step": step, "on_epoch_start": on_epoch_start,
+                          "precision": precision if amp else None})
     first = 0
     saved = resume.load() if resume is not None else None
     if saved is not None:
@@ -147,7 +158,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, schedule: Schedule, 
         for iteration, batch in enumerate(batches(epoch)):
             if kill_at == (epoch, iteration):
                 os.kill(os.getpid(), signal.SIGKILL)
-            output = step(model, to_device(batch, device), epoch)
+            with precision.autocast():
+                output = step(model, to_device(batch, device), epoch)
             loss, parts = output if isinstance(output, tuple) else (output, None)
             value = float(loss.detach())
             if not math.isfinite(value):
@@ -156,8 +168,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, schedule: Schedule, 
                     f"{f' (parts {dict(parts)})' if parts else ''}; last finite loss "
                     f"{means.last_finite if means.last_finite is not None else 'none yet'}")
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            precision.backward_step(loss, optimizer)
             means.add(value, parts)
         record: dict[str, Any] = {"epoch": epoch, "lr": rate, "iterations": means.count,
                                   "seconds": round(time.monotonic() - started, 2)}

@@ -38,6 +38,7 @@ class Streams:
     seed: int
     workers: int
     epoch_length: str | None
+    pin_memory: bool = False  # a training on cuda
 
     def sizes(self) -> dict[str, int]:
         return {name: len(data) for name, data in self.sets.items()}
@@ -45,7 +46,8 @@ class Streams:
     def loader(self, data: StreamSet, epoch: int, cycle: int = 0) -> DataLoader:
         data.epoch, data.cycle = epoch, cycle
         seed = self.seed * 7919 + data.stream * 104729 + epoch + cycle * 1_000_003
-        return seeded_loader(data, self.batch_size, seed, self.workers, drop_last=True)  # type: ignore[arg-type]
+        return seeded_loader(data, self.batch_size, seed, self.workers, drop_last=True,  # type: ignore[arg-type]
+                             pin_memory=self.pin_memory)
 
     def __call__(self, epoch: int) -> Iterator[dict[str, Any]]:
         batches = [len(data) // self.batch_size for data in self.sets.values()]

@@ -24,6 +24,7 @@ from ncdss_core.params import from_section
 from ncdss_core.train.loaders import epoch_batches, seeded_loader
 from ncdss_core.train.resume import ResumeFile
 from ncdss_core.train.loop import fit
+from ncdss_core.train.precision import device_type, use_amp
 from ncdss_core.train.schedules import PolySchedule
 from ncdss_core.weak import operators as layers
 from ncdss_core.weak.network import ICDNet
@@ -168,15 +169,19 @@ class ICDStep:
 
 
 def train_icd(model: ICDNet, data: ICDTrainData, cfg: TrainConfig, seed: int, device: str = "cpu",
-              logger: logging.Logger | None = None, resume: ResumeFile | None = None) -> list[dict]:
-    """Train the CAM and ICD branches jointly; returns the history (one record per epoch)."""
+              logger: logging.Logger | None = None, resume: ResumeFile | None = None,
+              amp: str | bool = False) -> list[dict]:
+    """Train the CAM and ICD branches jointly; returns the history (one record per epoch).
+    `amp`: the `compute.amp` setting (auto: on for cuda)."""
     model.to(device)
     drop_last = len(data) >= cfg.batch_size
-    loader = seeded_loader(data, cfg.batch_size, seed, cfg.num_workers, drop_last)
+    loader = seeded_loader(data, cfg.batch_size, seed, cfg.num_workers, drop_last,
+                           pin_memory=device_type(device) == "cuda")
     per_epoch = max(1, len(data) // cfg.batch_size) if drop_last else 1
     warmup = int(math.floor(cfg.warmup_epochs * per_epoch))
     result = fit(model, make_optimizer(model, cfg), PolySchedule(cfg.lr, cfg.epochs, cfg.poly_power), cfg.epochs,
                  epoch_batches(loader), ICDStep(cfg, warmup),
                  measure=lambda epoch: {"signs": layers.signs(model.sign_state).tolist()},
-                 device=device, label="icd", logger=logger or logging.getLogger("ncdss.icd"), resume=resume)
+                 device=device, label="icd", logger=logger or logging.getLogger("ncdss.icd"), resume=resume,
+                 amp=use_amp(amp, device))
     return result.history
