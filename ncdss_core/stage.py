@@ -71,10 +71,13 @@ class Stage:
         return self._device
 
     def dataset(self):
-        """The dataset recorded by the rule's `dataset` input (the index artifact)."""
+        """The dataset recorded by the rule's `dataset` input (the index artifact), read through
+        the array store of its `store` input when the rule has one (the same arrays, decoded once)."""
         from ncdss_core.data.index import open_indexed_dataset
+        from ncdss_core.data.store import with_stores
 
-        return open_indexed_dataset(self.inputs.dataset)
+        store = self.inputs.get("store")
+        return with_stores(open_indexed_dataset(self.inputs.dataset), [store] if store else [])
 
     # --- the artifact ---------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -19,6 +19,7 @@ rule base_model:
         dataset=dataset_params(),
         model=tracked("model"),
         base=tracked("base"),
+        amp=tracked("compute.amp"),
         seed=tracked("seed"),
     script:
         "../workflow_scripts/base_model.py"

@@ -22,6 +22,8 @@ SHARDS = [shard_name(s) for s in range(N_SHARDS)]
 DATASET_KIND = config["dataset"]["kind"]
 DATASET_ROOT = config["dataset"]["root"]
 DATASET = "results/dataset"
+# the trainings read their images through it under dataset.array_store (rule array_store)
+ARRAY_STORE = "results/store/trainaug"
 
 
 def _sorted_builtin(value):
@@ -52,6 +54,11 @@ def one_of(names):
 def dataset_params():
     """What a stage needs to open the dataset."""
     return {"kind": DATASET_KIND, "root": DATASET_ROOT}
+
+
+def array_store_input(wildcards=None):
+    """{"store": the trainaug array store} under dataset.array_store, else {} (decode the files)."""
+    return {"store": ARRAY_STORE} if config["dataset"]["array_store"] else {}
 
 
 def splits_dir(fold):

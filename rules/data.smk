@@ -36,6 +36,23 @@ rule index_dataset:
         "../workflow_scripts/index_dataset.py"
 
 
+rule array_store:
+    input:
+        dataset=DATASET,
+    output:
+        directory("results/store/{split}"),
+    log:
+        "logs/array_store/{split}.log",
+    benchmark:
+        "results/benchmarks/array_store/{split}.tsv"
+    wildcard_constraints:
+        split="trainaug|val",
+    conda:
+        "../envs/cpu.yaml"
+    script:
+        "../workflow_scripts/array_store.py"
+
+
 rule splits:
     input:
         dataset=DATASET,

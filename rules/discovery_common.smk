@@ -35,7 +35,11 @@ def model_dir(fold, model):
 
 # --- input functions ----------------------------------------------------------------------------
 def base_model_inputs(wildcards):
-    inputs = {"dataset": DATASET, "splits": splits_dir(wildcards.fold)}
+    inputs = {
+        "dataset": DATASET,
+        "splits": splits_dir(wildcards.fold),
+        **array_store_input(),
+    }
     if config["base"]["supervision"] == "weak":
         inputs["weak_labels"] = weak_labels_dir(wildcards.fold)
     return inputs
@@ -57,6 +61,7 @@ def finetune_inputs(wildcards):
         "dataset": DATASET,
         "splits": splits_dir(fold),
         "pseudo_labels": pseudo_labels_dir(fold, variant_k(variant.name, fold)),
+        **array_store_input(),
     }
     if variant.entropy_ranking:
         files["ranking"] = f"results/finetune/fold{fold}/ranking"

@@ -25,6 +25,7 @@ rule finetune:
         model=tracked("model"),
         finetune=finetune_params,
         supervision=tracked("base.supervision"),
+        amp=tracked("compute.amp"),
         seed=tracked("seed"),
     script:
         "../workflow_scripts/finetune.py"

@@ -22,6 +22,7 @@ rule pretrain_icd_trunk:
 rule train_icd:
     input:
         unpack(_icd_trunk),
+        unpack(array_store_input),
         dataset=DATASET,
         splits=_weak_splits,
         superpixels=expand("results/superpixels/{shard}", shard=SHARDS),
@@ -37,6 +38,7 @@ rule train_icd:
         mode=WEAK_MODE,
         model=tracked("weak.model"),
         train=tracked("weak.train"),
+        amp=tracked("compute.amp"),
         seed=tracked("seed"),
         dataset=dataset_params(),
     script:

@@ -20,7 +20,7 @@ if stage.inputs.get("trunk"):  # weak.model.init: pretrained (init file: cfg.wei
 model = build_model(cfg, len(classes))
 superpixels = SuperpixelReader.from_shards(stage.inputs.superpixels)
 data = ICDTrainData(train_ids, labels, dataset.read_image, superpixels.read, cfg, p.seed)
-history = train_icd(model, data, cfg, p.seed, stage.device, stage.logger, resume=stage.resume_file())
+history = train_icd(model, data, cfg, p.seed, stage.device, stage.logger, resume=stage.resume_file(), amp=p.amp)
 with stage.output_dir() as build:
     metrics, epoch_seconds = write_model_dir(build, model.cpu(), cfg, classes, history, train_ids)
     stage.write_provenance(metrics=metrics, extra={"epoch_seconds": epoch_seconds})

@@ -106,3 +106,40 @@ def test_training_samples_are_the_same_bytes_with_and_without_the_store(stored):
     for index in range(len(ids)):
         a, b = plain[index], store[index]
         assert torch.equal(a["image"], b["image"]) and torch.equal(a["label"], b["label"])
+
+
+def test_a_rule_with_a_store_input_reads_its_dataset_through_the_store(stored, tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from snakemake.iocontainers import Namedlist
+
+    from ncdss_core.data.index import index_dataset
+    from ncdss_core.provenance.record import write_provenance
+    from ncdss_core.runtime import setup_logging
+    from ncdss_core.stage import Stage
+
+    dataset, root, _ = stored
+    index = tmp_path / "dataset"
+    index.mkdir()
+    index_dataset(dataset, index)
+    write_provenance(index, stage="index_dataset", params={}, inputs={})
+
+    def stage_with(**inputs):
+        named = Namedlist()
+        for position, (name, value) in enumerate(inputs.items()):
+            named.append(value)
+            named._set_name(name, position)
+        return Stage(SimpleNamespace(input=named, params=Namedlist(), wildcards=Namedlist(),
+                                     output=Namedlist([str(tmp_path / "out")]), log=Namedlist(),
+                                     threads=torch.get_num_threads(), rule="demo"))
+
+    try:
+        assert not isinstance(stage_with(dataset=str(index)).dataset(), StoredDataset)
+        through = stage_with(dataset=str(index), store=str(root / "trainaug")).dataset()
+    finally:
+        setup_logging()
+    assert isinstance(through, StoredDataset) and through.root == dataset.root
+    image_id = dataset.ids("trainaug")[2]
+    expected = dataset.read_image(image_id)
+    monkeypatch.setattr(type(dataset), "read_image", lambda *a: pytest.fail("decoded a stored image"))
+    assert np.array_equal(through.read_image(image_id), expected)

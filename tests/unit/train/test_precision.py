@@ -88,8 +88,9 @@ def test_the_precision_state_is_saved_in_the_resume_file(tmp_path):
     fit(model, optimizer, StepSchedule(0.1, [], 0.1), 2, batches, mse, amp=True, resume=resume)
     assert resume.load()["parts"]["precision"] == {}  # CPU autocast: bfloat16 needs no scaler
     model, optimizer, batches = _problem()
-    fit(model, optimizer, StepSchedule(0.1, [], 0.1), 2, batches, mse, amp=False, resume=ResumeFile(tmp_path / "o", "k"))
-    assert "precision" not in ResumeFile(tmp_path / "o", "k").load()["parts"]
+    plain = ResumeFile(tmp_path / "o", "k")
+    fit(model, optimizer, StepSchedule(0.1, [], 0.1), 2, batches, mse, amp=False, resume=plain)
+    assert "precision" not in plain.load()["parts"]
 
 
 def test_without_cuda_the_scaler_is_absent_and_batches_stay_put():
