@@ -53,6 +53,12 @@ def snakemake_command(workflow: Path, run_dir: Path, configs: list[Path], *optio
             "--configfile", str(workflow / "config.yaml"), *map(str, configs)]
 
 
+def shown(command: list[str]) -> str:
+    """A command as the results file shows it: no path of this machine."""
+    names = {str(SNAKEMAKE): "snakemake", sys.executable: "python"}
+    return " ".join(names.get(str(part), str(part)) for part in command)
+
+
 def count_jobs(command: list[str], cwd: Path | None = None) -> int:
     """Jobs a dry run would run (`--quiet rules` prints only the job table)."""
     out = subprocess.run([*command, "-n", "--quiet", "rules"], cwd=cwd, capture_output=True, text=True)
@@ -98,8 +104,8 @@ def dag_build(work: Path, n_images: int, repeats: int, workflow: Path = REPO, la
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir()
     jobs = count_jobs(snakemake_command(workflow, run_dir, [overlay]))
-    shown = " ".join(snakemake_command(Path("."), Path("EMPTY_DIR"), [Path("dag.yaml")], "-n", "--quiet"))
-    return DagResult(label, n_images, shards, jobs, runs, shown)
+    command = shown(snakemake_command(Path("."), Path("EMPTY_DIR"), [Path("dag.yaml")], "-n", "--quiet"))
+    return DagResult(label, n_images, shards, jobs, runs, command)
 
 
 def checkout(revision: str, dest: Path) -> Path:
@@ -169,5 +175,37 @@ def noop_rerun(run_dir: Path, configs: list[Path], repeats: int, label: str, tar
         if NOTHING_TO_DO not in log.read_text(errors="replace"):
             raise CommandFailed(f"{' '.join(command)}: jobs left to run\n{log.read_text()[-2000:]}")
     outputs = len(_outputs(snakemake_command(workflow, run_dir, configs, *targets)))
-    shown = " ".join(["snakemake", "-n", *targets, "--configfile", "config.yaml", *(c.name for c in configs)])
-    return NoopResult(label, outputs, runs, shown)
+    command = shown(["snakemake", *targets, "-n", "--configfile", "config.yaml", *(c.name for c in configs)])
+    return NoopResult(label, outputs, runs, command)
+
+
+# --- where the DAG build spends its time ------------------------------------------------------------
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "/lib/python"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
+def profile_dag_build(work: Path, n_images: int, workflow: Path = REPO, top: int = 8) -> dict:
+    """cProfile of one `snakemake -n --quiet` (dataset made by dag_build): the workflow's own code
+    (Snakefile, rules/, ncdss_core/) by cumulative time, and the functions with the most own time."""
+    import pstats
+
+    overlay, run_dir, stats_file = work / "dag.yaml", work / "profiled", work / "dag.prof"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    command = [sys.executable, "-m", "cProfile", "-o", str(stats_file),
+               *snakemake_command(workflow, run_dir, [overlay], "-n", "--quiet")]
+    run_measured(command, log=work / "profile.log")
+    stats = pstats.Stats(str(stats_file)).stats  # (file, line, function) -> (cc, calls, own, cumulative, callers)
+    total = max(cumulative for _, _, _, cumulative, _ in stats.values())
+    own_files = tuple(str(workflow / name) for name in ("Snakefile", "rules", "ncdss_core"))
+    workflow_rows = sorted(((cum, calls, f"{Path(f).relative_to(workflow)}:{fn}")
+                            for (f, _, fn), (_, calls, _, cum, _) in stats.items() if f.startswith(own_files)),
+                           reverse=True)[:top]
+    own_rows = sorted(((own, calls, f"{_short(f)}:{fn}") for (f, _, fn), (_, calls, own, _, _) in stats.items()),
+                      reverse=True)[:top]
+    return {"images": n_images, "total_s": total, "workflow": workflow_rows, "own_time": own_rows,
+            "command": "python -m cProfile -o dag.prof $(command -v snakemake) " + shown(snakemake_command(
+                Path("."), Path("EMPTY_DIR"), [Path("dag.yaml")], "-n", "--quiet")[1:])}

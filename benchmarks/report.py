@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.dag import DAG_FOLDS, IMAGES_PER_SHARD, DagResult, NoopResult
-from benchmarks.measure import median
-from benchmarks.stages import StageResult
+from benchmarks.measure import Measurement, median
+from benchmarks.stages import IMPORT_BASELINE, StageResult
 
 MEMORY_GROWTH_LIMIT = 1.2  # per-image stages: peak RSS at 4N <= 1.2 x peak RSS at N
 NOOP_TARGET_S = 2.0
@@ -20,10 +20,12 @@ class Results:
     machine: dict
     settings: dict
     stages: dict[int, list[StageResult]] = field(default_factory=dict)  # images -> rows
+    import_baseline: list[Measurement] = field(default_factory=list)
     model: dict | None = None
     noop: list[NoopResult] = field(default_factory=list)
     dag: list[DagResult] = field(default_factory=list)
     dag_baseline: list[DagResult] = field(default_factory=list)
+    dag_profile: dict | None = None
     crf: dict | None = None
     load_avg_end: tuple | None = None
 
@@ -66,7 +68,7 @@ def stage_section(r: Results) -> list[str]:
     small = {row.job.output: row for row in r.stages[n]}
     lines = [
         "## Per-stage throughput and peak memory", "",
-        f"Each row is one job of the workflow, run {r.settings['repeats']} times in a fresh process at "
+        f"Each row is one job of the workflow, run in a fresh process {r.settings['repeats']} time(s) at "
         f"N = {n} and 4N = {n4} trainaug images (val: a quarter of that), one shard, fold 0, one epoch per "
         "training, every other setting as config.yaml. The inputs come from one workflow run per size "
         "(`benchmarks/stages.py::measure_size`: the generated dataset seen through `dataset.kind: voc` list "
@@ -74,7 +76,9 @@ def stage_section(r: Results) -> list[str]:
         "`python .snakemake/scripts/tmp*.<rule script>.py` in that run's directory, its output removed first: "
         "the rule's workflow script calling the library function named in the row, with the job's own "
         "inputs, params and threads. Time: wall clock of the process (interpreter start and imports "
-        "included), median; images/s: images / that time. Images: what the job's provenance counts "
+        "included), median; images/s: images / that time; marginal images/s: the images 4N has more than N "
+        "over the seconds it takes more, which leaves out what a job pays whatever its size. Images: what the "
+        "job's provenance counts "
         "(trainings: the images of the epoch's training set, the sum of its streams; evaluation: the val "
         "images). Peak RSS: `os.wait4` of the job's process (the CRF pool: the largest of its processes), "
         "median.", "",
@@ -94,15 +98,22 @@ def stage_section(r: Results) -> list[str]:
                 misses.append(job.label)
         else:
             target = "n/a (training)"
+        extra_images, extra_s = big.images - one.images, big.seconds - one.seconds
+        marginal = f"{extra_images / extra_s:.1f}" if extra_images > 0 and extra_s > 0 else "n/a"
         rows.append([job.label, f"`{job.output}`", f"`{job.function}`", big.threads,
-                     one.images, f"{one.seconds:.2f}", f"{one.images_per_s:.1f}", f"{one.peak_rss_mb:.0f}",
-                     big.images, f"{big.seconds:.2f}", f"{big.images_per_s:.1f}", f"{big.peak_rss_mb:.0f}",
-                     f"{growth:.2f}", target])
-    lines += _table(["stage", "job (output)", "library function", "threads",
-                     "images N", "s N", "images/s N", "peak RSS N (MB)",
-                     "images 4N", "s 4N", "images/s 4N", "peak RSS 4N (MB)", "RSS 4N/N", "memory target"], rows)
+                     f"{one.images} / {big.images}", f"{one.seconds:.2f} / {big.seconds:.2f}",
+                     f"{one.images_per_s:.1f} / {big.images_per_s:.1f}", marginal,
+                     f"{one.peak_rss_mb:.0f} / {big.peak_rss_mb:.0f}", f"{growth:.2f}", target])
+    lines += _table(["stage", "job (output)", "library function", "threads", "images N / 4N", "s N / 4N",
+                     "images/s N / 4N", "marginal images/s", "peak RSS N / 4N (MB)", "RSS 4N/N",
+                     "memory target"], rows)
     lines += ["", ("Memory target missed by: " + ", ".join(misses)) if misses
               else "Every per-image stage meets the memory target.", ""]
+    if r.import_baseline:
+        runs = r.import_baseline
+        lines += [f"Floor of every job: `python -c \"{IMPORT_BASELINE}\"` (what each workflow script imports "
+                  f"first) takes {median([m.seconds for m in runs]):.2f} s and "
+                  f"{median([m.peak_rss_mb for m in runs]):.0f} MB peak RSS (median of {len(runs)}).", ""]
     return lines
 
 
@@ -174,10 +185,32 @@ def dag_section(r: Results) -> list[str]:
     by_jobs = sorted(r.dag, key=lambda d: d.jobs)
     if len(by_jobs) >= 2 and by_jobs[-1].jobs > by_jobs[0].jobs:
         lo, hi = by_jobs[0], by_jobs[-1]
-        per_job = (hi.seconds - lo.seconds) / (hi.jobs - lo.jobs) * 1000.0
-        lines += [f"Marginal cost: {per_job:.2f} ms per job ({lo.jobs:,} -> {hi.jobs:,} jobs); "
-                  f"{lo.seconds:.2f} s at {lo.jobs:,} jobs.", ""]
-    return lines
+        per_job = (hi.seconds - lo.seconds) / (hi.jobs - lo.jobs)
+        lines += [f"Cost model from the smallest and largest run: {lo.seconds:.2f} s at {lo.jobs:,} jobs plus "
+                  f"{per_job * 1000:.2f} ms per further job."]
+        for d in r.dag:
+            target = DAG_TARGETS_S.get(d.images)
+            if target and per_job > 0:
+                fits = lo.jobs + (target - lo.seconds) / per_job
+                lines.append(f"At that rate the {target:.0f} s target of {d.images:,} images allows about "
+                             f"{max(fits, 0):,.0f} jobs ({d.jobs:,} now).")
+        lines.append("")
+    return lines + dag_profile_section(r.dag_profile)
+
+
+def dag_profile_section(p: dict | None) -> list[str]:
+    if not p:
+        return []
+    return [
+        f"### Where the DAG build of {p['images']:,} images spends its time", "",
+        f"`{p['command']}` (`benchmarks/dag.py::profile_dag_build`), one run, {p['total_s']:.1f} s under the "
+        "profiler. The workflow's own code (Snakefile, rules/, ncdss_core/), by cumulative time:", "",
+        *_table(["function", "calls", "cumulative s"], [[f"`{name}`", calls, f"{cum:.3f}"]
+                                                         for cum, calls, name in p["workflow"]]), "",
+        "Functions with the most own time (all code):", "",
+        *_table(["function", "calls", "own s"], [[f"`{name}`", calls, f"{own:.3f}"]
+                                                 for own, calls, name in p["own_time"]]), "",
+    ]
 
 
 def crf_section(r: Results) -> list[str]:

@@ -26,7 +26,7 @@ from benchmarks import dag as dag_bench
 from benchmarks.machine import machine_info
 from benchmarks.measure import run_side_by_side
 from benchmarks.report import Results, render
-from benchmarks.stages import measure_size
+from benchmarks.stages import import_baseline, measure_size
 
 REPO = Path(__file__).resolve().parent.parent
 SECTIONS = ("crf", "model", "dag", "stages", "noop")
@@ -41,7 +41,7 @@ def settings_for(args: argparse.Namespace) -> dict:
     """Sizes and counts: the full run, or --quick (tiny generated dataset, one run of each figure;
     k 5 and fine-tuning batch 2 so that 20 images still fill every stream)."""
     if args.quick:
-        return {"n": 20, "repeats": 1, "dataset_size": "tiny", "dag_images": [300, 3000], "iterations": 3,
+        return {"n": 20, "repeats": 1, "dataset_size": "tiny", "dag_images": [300, 1200, 3000], "iterations": 3,
                 "crf_images": 20, "extra_config": {"discovery": {"k": 5}, "finetune": {"batch_size": 2}}}
     return {"n": args.n, "repeats": args.repeats, "dataset_size": "default",
             "dag_images": [300, 20_000, 80_000], "iterations": args.iterations, "crf_images": args.crf_images,
@@ -90,6 +90,24 @@ def model_figures(work: Path, iterations: int, repeats: int) -> dict:
     return figures
 
 
+PATH_OPTIONS = ("--work", "--dataset", "--out")
+
+
+def shown_command(argv: list[str]) -> str:
+    """The command line for the results file, with this machine's paths left out."""
+    shown, hide = [], False
+    for arg in argv:
+        name = arg.split("=", 1)[0]
+        if hide:
+            shown.append("DIR")
+        elif name in PATH_OPTIONS and "=" in arg:
+            shown.append(f"{name}=DIR")
+        else:
+            shown.append(arg)
+        hide = arg in PATH_OPTIONS
+    return " ".join(["python -m benchmarks.run", *shown])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run per figure")
@@ -100,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1, help="snakemake --cores, CRF workers")
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     parser.add_argument("--dataset", default="", help="an existing generated dataset root (else generated)")
+    parser.add_argument("--dag-images", default="", help="comma-separated DAG sizes (default: 300,20000,80000; "
+                        "quick: 300,1200,3000); the profile runs at the one before last")
     parser.add_argument("--dag-baseline", default="", help="git revision whose DAG build is measured too")
     parser.add_argument("--work", default="", help="work directory, kept (default: a temporary one)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "RESULTS.md"))
@@ -109,11 +129,13 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)} (known: {', '.join(SECTIONS)})")
     cfg = settings_for(args)
+    if args.dag_images:
+        cfg["dag_images"] = [int(v) for v in args.dag_images.split(",")]
     work = Path(args.work).resolve() if args.work else Path(tempfile.mkdtemp(prefix="ncdss_bench_"))
     work.mkdir(parents=True, exist_ok=True)
     out = Path(args.out)
     results = Results(machine_info(), {
-        "command": "python -m benchmarks.run" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:])),
+        "command": shown_command(argv if argv is not None else sys.argv[1:]),
         "quick": args.quick, "repeats": cfg["repeats"], "dag_baseline_label": f"before ({args.dag_baseline})"})
 
     def write() -> None:
@@ -140,24 +162,26 @@ def main(argv: list[str] | None = None) -> None:
                     results.dag_baseline.append(dag_bench.dag_build(work / f"dag_before_{images}", images,
                                                                     cfg["repeats"], workflow=baseline))
                 write()
-        sizes = [cfg["n"], FACTOR * cfg["n"]]
+            profiled = cfg["dag_images"][max(0, len(cfg["dag_images"]) - 2)]
+            _log(f"DAG build profile, {profiled} images")
+            results.dag_profile = dag_bench.profile_dag_build(work / f"dag_{profiled}", profiled)
+            write()
+        sizes, finished_noop = [cfg["n"], FACTOR * cfg["n"]], None
         if "stages" in sections:
+            results.import_baseline = import_baseline(cfg["repeats"])
             for n in sizes:
                 _log(f"stages at {n} images")
-                results.stages[n] = measure_size(source, work / f"n{n}", n, cfg["repeats"], args.cores,
-                                                 cfg["extra_config"], log=_log)
+                measured = measure_size(source, work / f"n{n}", n, cfg["repeats"], args.cores,
+                                        cfg["extra_config"], log=_log)
+                results.stages[n] = measured.stages
+                finished_noop = measured.noop
                 write()
         if "noop" in sections:
             _log("no-op rerun: the default config")
             noop_dir = dag_bench.up_to_date_run(work / "noop" / "run", [])
             results.noop.append(dag_bench.noop_rerun(noop_dir, [], cfg["repeats"], "default config (config.yaml)"))
-            finished = work / f"n{sizes[-1]}"
-            if results.stages.get(sizes[-1]):
-                _log("no-op rerun: the finished per-stage run")
-                targets = [row.job.output for row in results.stages[sizes[-1]]]
-                results.noop.append(dag_bench.noop_rerun(finished / "run", [finished / "bench.yaml"],
-                                                         cfg["repeats"], f"per-stage run at {sizes[-1]} images",
-                                                         targets))
+            if finished_noop is not None:
+                results.noop.append(finished_noop)
         write()
     finally:
         if not args.work:

@@ -25,6 +25,7 @@ from typing import Callable
 
 import yaml
 
+from benchmarks.dag import NoopResult, noop_rerun
 from benchmarks.measure import CommandFailed, Measurement, median, run_measured
 
 REPO = Path(__file__).resolve().parent.parent
@@ -183,9 +184,16 @@ def _threads(script: Path) -> int:
     return int(pickle.loads(ast.literal_eval(found.group(1))).threads) if found else 1
 
 
+@dataclass
+class SizeResult:
+    stages: list[StageResult]
+    noop: NoopResult  # `snakemake -n` of the finished run, before any job was rerun
+
+
 def measure_size(source: Path, work: Path, n: int, repeats: int, cores: int,
-                 extra_config: dict | None = None, log=print) -> list[StageResult]:
-    """Run the fixture workflow on n images, then rerun each measured job `repeats` times."""
+                 extra_config: dict | None = None, log=print) -> SizeResult:
+    """Run the fixture workflow on n images, time its no-op rerun, then rerun each measured job
+    `repeats` times (a rerun job is newer than what the workflow ran after it: no-op first)."""
     root, n_val = subset_root(source, work / "dataset", n)
     overlay = bench_overlay(root, n, extra_config)
     overlay_file = work / "bench.yaml"
@@ -196,6 +204,8 @@ def measure_size(source: Path, work: Path, n: int, repeats: int, cores: int,
     log(f"  n={n}: workflow run for the inputs of every measured job")
     run_measured(fixture_command(run_dir, overlay_file, cores, [j.output for j in jobs]),
                  log=work / "fixture.log")
+    targets = [j.output for j in jobs]
+    noop = noop_rerun(run_dir, [overlay_file], repeats, f"the per-stage run at {n} images (real run)", targets)
     scripts = job_scripts(run_dir)
     results = []
     for job in jobs:
@@ -210,4 +220,12 @@ def measure_size(source: Path, work: Path, n: int, repeats: int, cores: int,
                              str(script.relative_to(run_dir)))
         log(f"  n={n}: {job.label}: {result.seconds:.2f} s, {result.peak_rss_mb:.0f} MB, {result.images} images")
         results.append(result)
-    return results
+    return SizeResult(results, noop)
+
+
+IMPORT_BASELINE = "import ncdss_core.stage"
+
+
+def import_baseline(repeats: int) -> list[Measurement]:
+    """What every job pays before its stage starts: the interpreter and the stage helper's imports."""
+    return [run_measured([sys.executable, "-c", IMPORT_BASELINE], cwd=REPO) for _ in range(repeats)]

@@ -136,6 +136,7 @@ def test_report_has_every_section_and_flags_missed_targets():
                            _stage("train", False, 100.0, 10)],
                       40: [_stage("flat", True, 110.0, 40), _stage("grows", True, 150.0, 40),
                            _stage("train", False, 300.0, 40)]}
+    results.import_baseline = [Measurement(3.0, 690.0, 0)]
     results.model = {"one_thread": [100.0], "two_threads": [60.0], "side_by_side": [(110.0, 120.0)],
                      "iterations": 3, "batch": 8, "input_size": 96}
     results.noop = [NoopResult("default", 60, [Measurement(1.5, 130.0, 0)], "snakemake -n")]
@@ -155,3 +156,11 @@ def test_report_has_every_section_and_flags_missed_targets():
     assert "5 s, **MISSED**" in text  # 20,000 images in 6 s
     assert "0.60x" in text and "1.05x" in text  # (1000/110 + 1000/120) / (1000/60) for the pair
     assert "git commit `abc`" in text
+    assert "3.00 s and 690 MB peak RSS" in text
+
+
+def test_the_results_file_shows_no_path_of_this_machine():
+    from benchmarks.run import shown_command
+
+    shown = shown_command(["--quick", "--work", "/scratch/w", "--dataset=/data/g", "--dag-baseline", "v1"])
+    assert shown == "python -m benchmarks.run --quick --work DIR --dataset=DIR --dag-baseline v1"
