@@ -10,7 +10,7 @@ tensors made once and kept in (pinned) host memory: the same copy to the device,
 The step is the base model's (`supervised_step`) inside `train.loop.fit`.
 
     .venv/bin/python benchmarks/gpu_throughput.py                        # cuda: resnet50, 512 px, batch 8
-    .venv/bin/python benchmarks/gpu_throughput.py --device cpu --size 64 --iterations 2
+    .venv/bin/python benchmarks/gpu_throughput.py --device cpu --arch small --size 64 --iterations 2
 
 images/s counts the iterations after `--warmup` ones (cudnn's algorithm search, allocator
 growth), from the first timed step to the end of the loop.
@@ -151,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=5, help="iterations before the timing starts")
     parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1),
                         help="DataLoader worker processes of the data path")
+    parser.add_argument("--amp", default="both", choices=["both", "off", "on"],
+                        help="mixed precision settings to measure (on CPU: bfloat16, slow on most CPUs)")
     parser.add_argument("--work", type=Path, default=None, help="where the dataset is written (default: a temp dir)")
     args = parser.parse_args(argv)
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
@@ -184,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dataset: {images} VOC-size images ({VOC_SIZE[1]}x{VOC_SIZE[0]} JPEG) and their array store, "
               f"written in {prepared:.1f}s")
         print(f"{'data':<20} {'amp':<4} {'images/s':>9}")
+        amps = {"both": (False, True), "off": (False,), "on": (True,)}[args.amp]
         rates = {}
-        for amp in (False, True):
+        for amp in amps:
             for source, batches in sources.items():
                 rates[source, amp] = train_rate(model_cfg, batches, args.iterations, args.warmup, args.batch,
                                                 device, amp)
@@ -194,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{source + ' alone':<20} {'-':<4} "
                   f"{loader_rate(sources[source], args.iterations, args.warmup, args.batch):>9.1f}  "
                   f"(the data path without a model)")
-        for amp in (False, True):
+        for amp in amps:
             share = 1 - rates["JPEG files", amp] / rates["synthetic batches", amp]
             print(f"amp {'on' if amp else 'off'}: the data path (JPEG files) costs {100 * share:.0f}% of the "
                   f"synthetic-batch throughput")
