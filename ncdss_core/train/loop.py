@@ -20,8 +20,8 @@ pin their memory there).
 With a resume file, the whole state is saved after every epoch (model, optimiser, history, the
 selection so far, the global RNGs, and the state of every part that has one: `batches`, `step`,
 `on_epoch_start`, the precision's scaler, with `state_dict`/`load_state_dict`), and a run that
-finds its file continues after the last saved epoch. `NCDSS_FAULT_KILL_AT=EPOCH:ITERATION` kills the process there with
-SIGKILL (fault injection for the resume tests).
+finds its file continues after the last saved epoch. `NCDSS_FAULT_KILL_AT=EPOCH:ITERATION` kills
+the process there with SIGKILL (fault injection for the resume tests).
 """
 
 from __future__ import annotations
@@ -158,8 +158,9 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, schedule: Schedule, 
         for iteration, batch in enumerate(batches(epoch)):
             if kill_at == (epoch, iteration):
                 os.kill(os.getpid(), signal.SIGKILL)
+            batch = to_device(batch, device)
             with precision.autocast():
-                output = step(model, to_device(batch, device), epoch)
+                output = step(model, batch, epoch)
             loss, parts = output if isinstance(output, tuple) else (output, None)
             value = float(loss.detach())
             if not math.isfinite(value):
