@@ -150,12 +150,17 @@ class MachineState:
 
     def restore(self) -> None:
         """Purge the packages installed since, then put every path back as it was."""
-        new = sorted(installed_packages() - self.packages)
-        if new:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for attempt in range(3):  # a daemon's last child may still hold its user for a moment
+            new = sorted(installed_packages() - self.packages)
+            if not new:
+                break
             self.log("purging the packages installed for the test: " + " ".join(new))
-            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-            subprocess.run(["apt-get", "purge", "-y", "-q", *new], capture_output=True, text=True,
-                           env=env, timeout=600)
+            done = subprocess.run(["apt-get", "purge", "-y", "-q", *new], capture_output=True, text=True,
+                                  env=env, timeout=600)
+            if done.returncode != 0:
+                self.log(f"apt-get purge failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+                time.sleep(5)
         for index, path in enumerate(WRITTEN_PATHS):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)

@@ -96,6 +96,9 @@ def cluster():
     if running.machine is not None:  # a cluster we brought up ourselves (not one we reused)
         after = fingerprint()
         changed = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
+        if "packages" in changed:  # name only the difference, not every package of the machine
+            changed["packages"] = {"added": sorted(set(after["packages"]) - set(before["packages"])),
+                                   "removed": sorted(set(before["packages"]) - set(after["packages"]))}
         assert not changed, f"the Slurm test left the machine changed: {changed}"
 
 
