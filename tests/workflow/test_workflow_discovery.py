@@ -35,5 +35,5 @@ def test_each_ablation_row_is_a_target(tiny_run, tmp_path):
     path.write_text(yaml.safe_dump(config))
     jobs = planned_jobs(tiny_run, TARGET, configfile=path)
     # three new rows (no_overclustering exists); no new clustering, basic, EUMS or base model
-    assert jobs["finetune_ablation"] == 3 and jobs["evaluate"] == 3
-    assert not {"clustering", "finetune_basic", "finetune_eums", "base_model"} & set(jobs)
+    assert jobs["finetune"] == 3 and jobs["evaluate"] == 3
+    assert not {"clustering", "base_model"} & set(jobs)

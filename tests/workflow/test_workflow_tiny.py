@@ -49,13 +49,12 @@ def test_reordered_config_with_respelled_floats_reruns_nothing(tiny_run, tmp_pat
 RERUNS = {
     "crf.bilateral_sxy": (40.0, {"crf": 6, "seed_eval": 1, "weak_labels": 1, "report_figures": 1,
                                  "report_tables": 1, "all": 1}),
-    "finetune.ema_momentum": (0.9, {"finetune_eums": 1, "evaluate": 1, "tables": 1, "report_figures": 1,
+    "finetune.ema_momentum": (0.9, {"finetune": 1, "evaluate": 1, "tables": 1, "report_figures": 1,
                                     "report_tables": 1, "all": 1}),
-    "finetune.backbone_init": ("weights", {"finetune_basic": 1, "ranking": 1, "finetune_eums": 1,
-                                           "finetune_ablation": 1, "evaluate": 3, "tables": 1,
+    "finetune.backbone_init": ("weights", {"finetune": 3, "ranking": 1, "evaluate": 3, "tables": 1,
                                            "report_figures": 1, "report_tables": 1, "all": 1}),
-    "discovery.n_init": (3, {"clustering": 2, "pseudo_labels": 2, "finetune_basic": 1, "ranking": 1,
-                             "finetune_eums": 1, "finetune_ablation": 1, "evaluate": 3, "tables": 1,
+    "discovery.n_init": (3, {"clustering": 2, "pseudo_labels": 2, "finetune": 3, "ranking": 1,
+                             "evaluate": 3, "tables": 1,
                              "report_figures": 1, "report_tables": 1, "all": 1}),
 }
 
@@ -69,14 +68,14 @@ def test_one_changed_param_reruns_its_stage_and_what_follows(tiny_run, tmp_path,
 def test_changed_k_makes_a_new_pseudo_label_set_and_leaves_upstream_alone(tiny_run, tmp_path):
     jobs = planned_jobs(tiny_run, configfile=_changed(tmp_path, "discovery.k", 8))
     assert jobs["clustering"] == 1 and jobs["pseudo_labels"] == 1  # k8; the k5 ablation row is untouched
-    assert not {"base_model", "base_removal", "train_icd", "crf", "seeds", "saliency",
-                "finetune_ablation"} & set(jobs)
+    assert jobs["finetune"] == 2  # basic and EUMS
+    assert not {"base_model", "base_removal", "train_icd", "crf", "seeds", "saliency"} & set(jobs)
 
 
 def test_saliency_threshold_reruns_saliency_and_its_consumers_only(tiny_run, tmp_path):
     jobs = planned_jobs(tiny_run, configfile=_changed(tmp_path, "saliency.threshold", 0.6))
     assert jobs["saliency"] == 2
-    assert "base_removal" in jobs and "finetune_eums" in jobs
+    assert "base_removal" in jobs and "finetune" in jobs
     assert not {"superpixels", "train_icd", "icd_scores", "base_model", "splits",
                 "index_dataset"} & set(jobs)
 
