@@ -38,8 +38,8 @@ lint: setup
 	$(VENV)/bin/snakefmt --check Snakefile rules/
 	$(VENV)/bin/snakemake --lint
 
-# Performance figures of this machine into benchmarks/RESULTS.md (tens of minutes; run it on an
-# otherwise idle machine). BENCH_ARGS: e.g. --quick, --dag-baseline REV, --sections dag,noop.
+# Performance figures of this machine into benchmarks/RESULTS.md (about an hour on 2 cores; run it
+# on an otherwise idle machine). BENCH_ARGS: e.g. --quick, --dag-baseline REV, --sections dag,noop.
 bench: setup
 	$(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
 

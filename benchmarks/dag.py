@@ -204,8 +204,20 @@ def profile_dag_build(work: Path, n_images: int, workflow: Path = REPO, top: int
     workflow_rows = sorted(((cum, calls, f"{Path(f).relative_to(workflow)}:{fn}")
                             for (f, _, fn), (_, calls, _, cum, _) in stats.items() if f.startswith(own_files)),
                            reverse=True)[:top]
-    own_rows = sorted(((own, calls, f"{_short(f)}:{fn}") for (f, _, fn), (_, calls, own, _, _) in stats.items()),
-                      reverse=True)[:top]
+    def main_caller(callers: dict) -> str:
+        if not callers:
+            return ""
+        (f, _, fn), _ = max(callers.items(), key=lambda item: item[1][3])  # by cumulative time given
+        return f"{_short(f)}:{fn}"
+
+    own_rows = sorted(((own, calls, f"{_short(f)}:{fn}", main_caller(callers))
+                       for (f, _, fn), (_, calls, own, _, callers) in stats.items()), reverse=True)[:top]
     return {"images": n_images, "total_s": total, "workflow": workflow_rows, "own_time": own_rows,
             "command": "python -m cProfile -o dag.prof $(command -v snakemake) " + shown(snakemake_command(
                 Path("."), Path("EMPTY_DIR"), [Path("dag.yaml")], "-n", "--quiet")[1:])}
+
+
+def snakemake_floor(repeats: int) -> NoopResult:
+    """`snakemake --version`: the interpreter, Snakemake's imports and plugins, no workflow."""
+    runs = [run_measured([str(SNAKEMAKE), "--version"]) for _ in range(repeats)]
+    return NoopResult("Snakemake alone, no workflow", 0, runs, "snakemake --version")

@@ -77,7 +77,8 @@ def stage_section(r: Results) -> list[str]:
         "the rule's workflow script calling the library function named in the row, with the job's own "
         "inputs, params and threads. Time: wall clock of the process (interpreter start and imports "
         "included), median; images/s: images / that time; marginal images/s: the images 4N has more than N "
-        "over the seconds it takes more, which leaves out what a job pays whatever its size. Images: what the "
+        "over the seconds it takes more, which leaves out what a job pays whatever its size (n/a: less than a "
+        "tenth more time, within noise). Images: what the "
         "job's provenance counts "
         "(trainings: the images of the epoch's training set, the sum of its streams; evaluation: the val "
         "images). Peak RSS: `os.wait4` of the job's process (the CRF pool: the largest of its processes), "
@@ -99,7 +100,9 @@ def stage_section(r: Results) -> list[str]:
         else:
             target = "n/a (training)"
         extra_images, extra_s = big.images - one.images, big.seconds - one.seconds
-        marginal = f"{extra_images / extra_s:.1f}" if extra_images > 0 and extra_s > 0 else "n/a"
+        # a difference within a tenth of the job's time at N is noise, not a rate
+        marginal = (f"{extra_images / extra_s:.1f}" if extra_images > 0 and extra_s > 0.1 * one.seconds
+                    else "n/a")
         rows.append([job.label, f"`{job.output}`", f"`{job.function}`", big.threads,
                      f"{one.images} / {big.images}", f"{one.seconds:.2f} / {big.seconds:.2f}",
                      f"{one.images_per_s:.1f} / {big.images_per_s:.1f}", marginal,
@@ -146,15 +149,16 @@ def model_section(r: Results) -> list[str]:
 def noop_section(r: Results) -> list[str]:
     if not r.noop:
         return []
-    rows = [[n.label, f"`{n.command}`", n.outputs, f"{n.seconds:.2f}", f"{n.peak_rss_mb:.0f}",
-             _met(n.seconds < NOOP_TARGET_S)] for n in r.noop]
+    rows = [[n.label, f"`{n.command}`", n.outputs or "-", f"{n.seconds:.2f}", f"{n.peak_rss_mb:.0f}",
+             _met(n.seconds < NOOP_TARGET_S) if n.outputs else "(floor)"] for n in r.noop]
     return [
         "## No-op rerun", "",
         f"`snakemake -n` where nothing is to be done (checked: the output says so), median of "
         f"{len(r.noop[0].runs)}; target under {NOOP_TARGET_S:.0f} s. The default config's directory holds "
         "every output of its DAG, created empty with one mtime from `snakemake --summary` "
         "(`benchmarks/dag.py::up_to_date_run`; no job metadata, so no params check runs); the per-stage run "
-        "at 4N is a real finished run (metadata of every job).", "",
+        "at 4N is a real finished run (metadata of every job). `snakemake --version` is the floor of any "
+        "Snakemake command on this machine.", "",
         *_table(["run", "command", "outputs checked", "s", "peak RSS (MB)", f"under {NOOP_TARGET_S:.0f} s"], rows), "",
     ]
 
@@ -208,8 +212,9 @@ def dag_profile_section(p: dict | None) -> list[str]:
         *_table(["function", "calls", "cumulative s"], [[f"`{name}`", calls, f"{cum:.3f}"]
                                                          for cum, calls, name in p["workflow"]]), "",
         "Functions with the most own time (all code):", "",
-        *_table(["function", "calls", "own s"], [[f"`{name}`", calls, f"{own:.3f}"]
-                                                 for own, calls, name in p["own_time"]]), "",
+        *_table(["function", "calls", "own s", "called mostly from"],
+                [[f"`{name}`", calls, f"{own:.3f}", f"`{caller}`" if caller else ""]
+                 for own, calls, name, caller in p["own_time"]]), "",
     ]
 
 

@@ -142,13 +142,16 @@ def test_report_has_every_section_and_flags_missed_targets():
     results.noop = [NoopResult("default", 60, [Measurement(1.5, 130.0, 0)], "snakemake -n")]
     results.dag = [DagResult("", 300, 1, 111, [Measurement(2.0, 130.0, 0)], "snakemake -n --quiet"),
                    DagResult("", 20_000, 67, 2355, [Measurement(6.0, 190.0, 0)], "snakemake -n --quiet")]
+    results.dag_profile = {"images": 20_000, "total_s": 9.0, "command": "python -m cProfile ...",
+                           "workflow": [(0.3, 1, "Snakefile:<module>")],
+                           "own_time": [(0.4, 7000, "collections:namedtuple", "smart_open_lib.py:parse_uri")]}
     results.crf = {"command": "python benchmarks/crf_speed.py", "images": 20, "threads": 2, "repeats": 1,
                    "serial_images_per_s_median": 10.0, "pool_images_per_s_median": 18.0, "speedup_median": 1.8,
                    "identical": True}
     text = render(results)
     for heading in ("# Performance results", "## Per-stage throughput and peak memory",
                     "## Training iteration of the default segmentation model", "## No-op rerun",
-                    "## DAG build", "## CRF: process pool vs a serial loop"):
+                    "## DAG build", "### Where the DAG build of 20,000 images spends its time", "## CRF: process pool vs a serial loop"):
         assert heading in text
     assert "Memory target missed by: grows" in text
     rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
@@ -157,6 +160,7 @@ def test_report_has_every_section_and_flags_missed_targets():
     assert "0.60x" in text and "1.05x" in text  # (1000/110 + 1000/120) / (1000/60) for the pair
     assert "git commit `abc`" in text
     assert "3.00 s and 690 MB peak RSS" in text
+    assert "| `collections:namedtuple` | 7000 | 0.400 | `smart_open_lib.py:parse_uri` |" in text
 
 
 def test_the_results_file_shows_no_path_of_this_machine():
