@@ -25,13 +25,15 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from ncdss_core.provenance.atomic import atomic_directory
 from ncdss_core.provenance.record import describe_input, now, record_digest, write_provenance
 from ncdss_core.runtime import device as pick_device
 from ncdss_core.runtime import seed_everything, set_threads, setup_logging
-from ncdss_core.train.resume import ResumeFile
+
+if TYPE_CHECKING:
+    from ncdss_core.train.resume import ResumeFile
 
 
 class Stage:
@@ -54,7 +56,7 @@ class Stage:
         self._device: str | None = None
         self._build: Path | None = None
         self._recorded = False
-        self._resume: ResumeFile | None = None
+        self._resume: ResumeFile | None = None  # a training's, once asked for
         self.logger.info("rule %s, threads %d, seed %s", self.rule, self.threads, self.seed)
 
     def _log_failure(self, kind, error, traceback) -> None:
@@ -99,6 +101,8 @@ class Stage:
         """Where this job's training saves its state after each epoch: `.<output>.resume` beside
         the output (Snakemake deletes an incomplete output, not its neighbours), keyed by the rule,
         its params and the digests of its inputs, so that only a rerun of the same job reads it."""
+        from ncdss_core.train.resume import ResumeFile  # trainings only: torch is not imported otherwise
+
         if self._resume is None:
             output = Path(self.output[0])
             key = record_digest({"rule": self.rule, "params": self.recorded_params(),
