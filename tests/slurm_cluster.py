@@ -4,7 +4,7 @@ Usage:
     with SlurmCluster(gpus=2) as cluster:   # raises SlurmUnavailable (-> skip) when it cannot
         ... sbatch / snakemake --profile slurm ...
 
-What it does (see /work/shared/reference/slurm_local.md for the tested recipe):
+What it does (the recipe for a single-node Slurm on loopback, as tested on Debian 12):
 - installs the Debian packages if missing (needs root and apt-get);
 - writes /etc/slurm/slurm.conf and gres.conf (only if absent or written by this module before);
 - starts whichever of munged, slurmctld, slurmd is not already running, and waits for the node;
