@@ -23,8 +23,8 @@ def normalize_rows(weight: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
 def bottom_up_scores(features: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """s = normalize(W) . sg[F]: (N, C, h, w) x (K, C) -> (N, K, h, w).
 
-    The features are detached: the bottom-up objective is unbounded below in them (through them it drives the loss to NaN),
-    so it trains W alone.
+    The features are detached: the bottom-up objective is unbounded below in them (through them it
+    drives the loss to NaN), so it trains W alone.
     """
     return torch.einsum("nchw,kc->nkhw", features.detach(), normalize_rows(weight))
 
