@@ -1,9 +1,10 @@
 """Running one command in a fresh process and reading its wall time and peak memory.
 
-Peak RSS comes from os.wait4 on that very child: the kernel reports the largest resident set of
-the child and of the processes it reaped itself (a process pool's workers), so one measurement
-never sees another's memory, unlike getrusage(RUSAGE_CHILDREN), which keeps the maximum over every
-child the harness ever waited for.
+Peak RSS comes from os.wait4 on that very command: the kernel reports the largest resident set
+of the command and of the processes it reaped itself (a process pool's workers), so one
+measurement never sees another's memory, unlike getrusage(RUSAGE_CHILDREN), which keeps the maximum
+over every child the harness ever waited for. The command is forked by a small fresh launcher
+(launch.py), not by the harness, whose own memory a forked child's peak would start from.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,23 +31,34 @@ class CommandFailed(RuntimeError):
     """A measured command exited non-zero; the message holds the end of its output."""
 
 
+LAUNCH = Path(__file__).resolve().parent / "launch.py"
+
+
 def _start(command: Sequence[str], cwd: str | Path | None, env: dict | None, log: Path | None):
     out = open(log, "wb") if log is not None else subprocess.DEVNULL
+    fd, rss_file = tempfile.mkstemp(prefix="ncdss-rss-")
+    os.close(fd)
     try:
-        return subprocess.Popen(list(map(str, command)), cwd=cwd, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-S", str(LAUNCH), rss_file, *map(str, command)], cwd=cwd,
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc.rss_file = rss_file  # type: ignore[attr-defined]
+        return proc
     finally:
         if log is not None:
             out.close()
 
 
 def _reap(proc: subprocess.Popen, started: float, block: bool = True) -> Measurement | None:
-    pid, status, usage = os.wait4(proc.pid, 0 if block else os.WNOHANG)
+    pid, status, _ = os.wait4(proc.pid, 0 if block else os.WNOHANG)
     if pid == 0:
         return None  # still running
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-    return Measurement(seconds, usage.ru_maxrss / 1024.0, proc.returncode)  # ru_maxrss is in KiB
+    rss_file = Path(proc.rss_file)  # type: ignore[attr-defined]
+    text = rss_file.read_text() if rss_file.exists() else ""
+    rss_file.unlink(missing_ok=True)
+    peak_kib = int(text) if text.strip() else 0  # empty: the command could not be started
+    return Measurement(seconds, peak_kib / 1024.0, proc.returncode)
 
 
 def _check(measurement: Measurement, command: Sequence[str], log: Path | None) -> Measurement:

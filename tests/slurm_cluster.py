@@ -151,16 +151,22 @@ class MachineState:
     def restore(self) -> None:
         """Purge the packages installed since, then put every path back as it was."""
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for attempt in range(3):  # a daemon's last child may still hold its user for a moment
+        # the package scripts remove the users `slurm` and `munge`, which fails while a process of
+        # theirs (a daemon's last child) is still exiting
+        _wait(lambda: _run(["pgrep", "-u", "slurm,munge"], check=False).returncode != 0, timeout=30)
+        for attempt in range(3):
             new = sorted(installed_packages() - self.packages)
             if not new:
                 break
             self.log("purging the packages installed for the test: " + " ".join(new))
-            done = subprocess.run(["apt-get", "purge", "-y", "-q", *new], capture_output=True, text=True,
-                                  env=env, timeout=600)
+            done = subprocess.run(["apt-get", "purge", "-y", "-q", "-o", "DPkg::Lock::Timeout=120", *new],
+                                  capture_output=True, text=True, env=env, timeout=600)
             if done.returncode != 0:
-                self.log(f"apt-get purge failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+                self.log(f"apt-get purge failed ({done.returncode}): {done.stdout.strip()[-1500:]}\n"
+                         f"{done.stderr.strip()[-500:]}")
                 time.sleep(5)
+        # triggers a failed run left pending (man-db's index) are run, so every package is installed again
+        subprocess.run(["dpkg", "--configure", "--pending"], capture_output=True, text=True, env=env, timeout=600)
         for index, path in enumerate(WRITTEN_PATHS):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
