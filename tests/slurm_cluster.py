@@ -149,7 +149,15 @@ class MachineState:
                     shutil.copy2(path, copy, follow_symlinks=False)
 
     def restore(self) -> None:
-        """Purge the packages installed since, then put every path back as it was."""
+        """Put every path back as it was, purge the packages installed since, and put the paths back
+        once more (the package scripts may write some). The paths go first: slurmctld's removal
+        script asks a controller for its jobs whenever a slurm.conf names one."""
+        self._restore_paths()
+        self._purge_new_packages()
+        self._restore_paths()
+        shutil.rmtree(self._backup, ignore_errors=True)
+
+    def _purge_new_packages(self) -> None:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         # the package scripts remove the users `slurm` and `munge`, which fails while a process of
         # theirs (a daemon's last child) is still exiting
@@ -167,6 +175,8 @@ class MachineState:
                 time.sleep(5)
         # triggers a failed run left pending (man-db's index) are run, so every package is installed again
         subprocess.run(["dpkg", "--configure", "--pending"], capture_output=True, text=True, env=env, timeout=600)
+
+    def _restore_paths(self) -> None:
         for index, path in enumerate(WRITTEN_PATHS):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
@@ -178,7 +188,6 @@ class MachineState:
                     shutil.copytree(copy, path, symlinks=True)
                 else:
                     shutil.copy2(copy, path, follow_symlinks=False)
-        shutil.rmtree(self._backup, ignore_errors=True)
 
 
 def fingerprint() -> dict[str, object]:
