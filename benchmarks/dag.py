@@ -68,14 +68,10 @@ def count_jobs(command: list[str], cwd: Path | None = None) -> int:
     return int(found.group(1))
 
 
-@dataclass
-class DagResult:
-    label: str
-    images: int
-    shards: int
-    jobs: int
+class _RepeatedRuns:
+    """A Snakemake command run several times: its median time and its largest peak RSS."""
+
     runs: list[Measurement]
-    command: str
 
     @property
     def seconds(self) -> float:
@@ -84,6 +80,16 @@ class DagResult:
     @property
     def peak_rss_mb(self) -> float:
         return max(m.peak_rss_mb for m in self.runs)
+
+
+@dataclass
+class DagResult(_RepeatedRuns):
+    label: str
+    images: int
+    shards: int
+    jobs: int
+    runs: list[Measurement]
+    command: str
 
 
 def dag_build(work: Path, n_images: int, repeats: int, workflow: Path = REPO, label: str = "") -> DagResult:
@@ -149,19 +155,11 @@ def up_to_date_run(run_dir: Path, configs: list[Path], workflow: Path = REPO) ->
 
 
 @dataclass
-class NoopResult:
+class NoopResult(_RepeatedRuns):
     label: str
     outputs: int  # output files and directories checked
     runs: list[Measurement]
     command: str
-
-    @property
-    def seconds(self) -> float:
-        return median([m.seconds for m in self.runs])
-
-    @property
-    def peak_rss_mb(self) -> float:
-        return max(m.peak_rss_mb for m in self.runs)
 
 
 def noop_rerun(run_dir: Path, configs: list[Path], repeats: int, label: str, targets: list[str] = (),
