@@ -29,7 +29,6 @@ report: "rules/report/workflow.rst"
 wildcard_constraints:
     fold="[0-4]|all",
     shard="[0-9]{3}",
-    variant="cam|icd|icd_sal",
     model=one_of(MODELS),
     finetuned_model=one_of(FINETUNED_MODELS),
 

@@ -27,8 +27,9 @@ from benchmarks.measure import CommandFailed, Measurement, median, run_measured
 
 REPO = Path(__file__).resolve().parent.parent
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
-# README's VOC example: 12,031 images (10,582 trainaug + 1,449 val) in `shards: 40`, ~300 per job
-IMAGES_PER_SHARD = 300
+# README's VOC example: 12,031 images (10,582 trainaug + 1,449 val) in `shards: 24`, ~500 per job
+# (docs/cluster.md, "Shards")
+IMAGES_PER_SHARD = 500
 DAG_FOLDS = [0, 1, 2, 3]
 NOTHING_TO_DO = "Nothing to be done"
 

@@ -182,7 +182,7 @@ def dag_section(r: Results) -> list[str]:
         f"{len(r.dag[0].runs)}; peak RSS the largest of the runs. `dag.yaml`: dataset.kind voc, a dataset root "
         f"holding only sets/trainaug.txt and sets/val.txt (1 in 8 ids in val), folds {DAG_FOLDS}, "
         f"`dataset.shards` = images / {IMAGES_PER_SHARD} rounded up: the README's VOC example, 12,031 "
-        "images in `shards: 40`, about 300 images per job. The smallest size is one shard: what the DAG "
+        "images in `shards: 24`, about 500 images per job (docs/cluster.md). The smallest size is one shard: what the DAG "
         "costs besides its per-shard jobs.", "",
         *_table(["code", "images", "shards", "jobs", "s", "peak RSS (MB)", "target"], rows), "",
     ]

@@ -49,6 +49,13 @@ def _epoch_streams(artifact: Path, n_val: int) -> int:
     return sum(int(v) for v in history["epochs"][0]["stream_sizes"].values())
 
 
+def _every_variant(artifact: Path, n_val: int) -> int:
+    """Images of the job that made `artifact` (`<stage>/<variant>/<shard>`): the sum over the
+    variants, whose shards the one job writes side by side."""
+    variants = artifact.parent.parent.glob(f"*/{artifact.name}/provenance.json")
+    return sum(int(json.loads(path.read_text())["metrics"]["images"]) for path in variants)
+
+
 def _val_images(artifact: Path, n_val: int) -> int:
     return n_val
 
@@ -81,9 +88,10 @@ def stage_jobs(k: int) -> list[StageJob]:
                  _metric("train_images")),
         StageJob("ICD scores", "icd_scores", f"{weak}/scores/000", "weak/infer.py::score_shard", True,
                  _metric("images")),
-        StageJob("seeds (icd)", "seeds", f"{weak}/seeds/icd/000", "weak/seeds.py::seed_shard", True,
-                 _metric("images")),
-        StageJob("CRF (icd)", "crf", f"{weak}/crf/icd/000", "weak/crf.py::crf_shard", True, _metric("images")),
+        StageJob("seeds (every variant)", "seeds", f"{weak}/seeds/icd/000", "weak/seeds.py::seed_shard", True,
+                 _every_variant),
+        StageJob("CRF (every variant)", "crf", f"{weak}/crf/icd/000", "weak/crf.py::crf_shard", True,
+                 _every_variant),
         StageJob("base training, 1 epoch", "base_model", "results/base/fold0/model",
                  "discovery/runners.py::train_base_model", False, _epoch_streams),
         StageJob("base removal", "base_removal", f"{disc}/base_removal/000",

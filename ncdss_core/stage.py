@@ -54,8 +54,8 @@ class Stage:
             seed_everything(self.seed)
         self.started = now()
         self._device: str | None = None
-        self._build: Path | None = None
-        self._recorded = False
+        self._builds: list[Path] = []
+        self._recorded: set[int] = set()  # outputs whose provenance is written
         self._resume: ResumeFile | None = None  # a training's, once asked for
         self.logger.info("rule %s, threads %d, seed %s", self.rule, self.threads, self.seed)
 
@@ -86,14 +86,24 @@ class Stage:
     def output_dir(self) -> Iterator[Path]:
         """Build the rule's output directory under a temporary name; on success it is renamed into
         place, with a provenance record (an empty-metrics one if the script wrote none)."""
-        with atomic_directory(self.output[0]) as build:
-            self._build = build
+        with self.output_dirs() as builds:
+            yield builds[0]
+
+    @contextlib.contextmanager
+    def output_dirs(self) -> Iterator[list[Path]]:
+        """Every output directory of the rule (one per seed variant, say), each built under a
+        temporary name and renamed into place only if the whole block succeeds; each gets a
+        provenance record (`write_provenance(..., output=i)`)."""
+        with contextlib.ExitStack() as stack:
+            builds = [stack.enter_context(atomic_directory(output)) for output in self.output]
+            self._builds, self._recorded = builds, set()
             try:
-                yield build
-                if not self._recorded:
-                    self.write_provenance()
+                yield builds
+                for index in range(len(builds)):
+                    if index not in self._recorded:
+                        self.write_provenance(output=index)
             finally:
-                self._build = None
+                self._builds = []
         if self._resume is not None:  # the output is complete: nothing left to resume
             self._resume.remove()
 
@@ -137,15 +147,18 @@ class Stage:
         return recorded
 
     def write_provenance(self, metrics: Mapping[str, Any] | None = None,
-                         extra: Mapping[str, Any] | None = None) -> Path:
-        """provenance.json into the directory being built (or into the output itself, for a rule
-        whose library writes its output in place)."""
+                         extra: Mapping[str, Any] | None = None, output: int = 0,
+                         params: Mapping[str, Any] | None = None) -> Path:
+        """provenance.json of output `output` into the directory being built (or into the output
+        itself, for a rule whose library writes its output in place). `params`: what sets this
+        output apart from the job's others (the seed variant), added to the recorded params."""
         if metrics:
-            self.logger.info("metrics: %s", dict(metrics))
-        directory = self._build if self._build is not None else Path(self.output[0])
-        path = write_provenance(directory, stage=self.rule, params=self.recorded_params(),
-                                inputs=self.recorded_inputs(), artifact_path=os.fspath(self.output[0]),
+            self.logger.info("metrics%s: %s", f" of {self.output[output]}" if len(self.output) > 1 else "",
+                             dict(metrics))
+        directory = self._builds[output] if self._builds else Path(self.output[output])
+        path = write_provenance(directory, stage=self.rule, params={**self.recorded_params(), **(params or {})},
+                                inputs=self.recorded_inputs(), artifact_path=os.fspath(self.output[output]),
                                 seed=self.seed, device=self._device or "cpu", started=self.started,
                                 metrics=metrics, extra=extra)
-        self._recorded = True
+        self._recorded.add(output)
         return path

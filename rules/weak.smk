@@ -70,16 +70,17 @@ rule icd_scores:
 rule seeds:
     input:
         scores="results/weak/fold{fold}/scores/{shard}",
-        saliency=_seed_saliency,
+        saliency=seed_saliency_input,
     output:
-        directory("results/weak/fold{fold}/seeds/{variant}/{shard}"),
+        variant_shard_dirs("seeds"),
     log:
-        "logs/seeds/fold{fold}_{variant}_{shard}.log",
+        "logs/seeds/fold{fold}_{shard}.log",
     benchmark:
-        "results/benchmarks/seeds/fold{fold}_{variant}_{shard}.tsv"
+        "results/benchmarks/seeds/fold{fold}_{shard}.tsv"
     conda:
         "../envs/cpu.yaml"
     params:
+        variants=SEED_VARIANTS,
         seeds={
             key: tracked(f"seeds.{key}")
             for key in ("cam_bg_threshold", "sal_bg_threshold", "sal_min_fraction")
@@ -90,17 +91,21 @@ rule seeds:
 
 rule crf:
     input:
-        seeds="results/weak/fold{fold}/seeds/{variant}/{shard}",
+        seeds=expand(
+            "results/weak/fold{{fold}}/seeds/{variant}/{{shard}}",
+            variant=SEED_VARIANTS,
+        ),
         dataset=DATASET,
     output:
-        directory("results/weak/fold{fold}/crf/{variant}/{shard}"),
+        variant_shard_dirs("crf"),
     log:
-        "logs/crf/fold{fold}_{variant}_{shard}.log",
+        "logs/crf/fold{fold}_{shard}.log",
     benchmark:
-        "results/benchmarks/crf/fold{fold}_{variant}_{shard}.tsv"
+        "results/benchmarks/crf/fold{fold}_{shard}.tsv"
     conda:
         "../envs/cpu.yaml"
     params:
+        variants=SEED_VARIANTS,
         crf=tracked("crf"),
         dataset=dataset_params(),
     script:

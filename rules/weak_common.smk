@@ -41,12 +41,19 @@ def _icd_trunk(wildcards):
     return pretrained_trunk_input()
 
 
-def _seed_saliency(wildcards):
-    return (
-        [f"results/saliency/{wildcards.shard}"]
-        if wildcards.variant == "icd_sal"
-        else []
-    )
+def seed_saliency_input(wildcards):
+    """The shard's saliency masks, which only the icd_sal variant reads."""
+    return [f"results/saliency/{wildcards.shard}"] if "icd_sal" in SEED_VARIANTS else []
+
+
+def variant_shard_dirs(stage):
+    """One output directory per seed variant, `results/weak/fold{fold}/<stage>/<variant>/{shard}`:
+    one job makes a shard's seeds (or CRF refinements) of every variant, so the DAG has two jobs
+    per shard where it would have two per shard and variant."""
+    return [
+        directory(f"results/weak/fold{{fold}}/{stage}/{variant}/{{shard}}")
+        for variant in SEED_VARIANTS
+    ]
 
 
 def _saliency_superpixels(wildcards):

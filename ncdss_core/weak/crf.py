@@ -104,21 +104,26 @@ def refine_many(keys: Sequence, load: Callable[[object], tuple[np.ndarray, np.nd
         yield from pool.imap(_work, keys, chunksize=max(1, chunksize))
 
 
-def crf_shard(dataset: Any, seeds_dir: str | os.PathLike, out_dir: str | os.PathLike, params: CRFParams,
-              threads: int) -> dict[str, Any]:
-    """Every seed `<id>.png` of a seeds shard refined into out_dir, over `threads` processes."""
-    seeds = Path(seeds_dir)
-    ids = sorted(f.stem for f in seeds.glob("*.png"))
+def crf_shard(dataset: Any, seeds_dirs: Sequence[str | os.PathLike], out_dirs: Sequence[str | os.PathLike],
+              params: CRFParams, threads: int) -> list[dict[str, Any]]:
+    """Every seed `<id>.png` of each seeds shard (one per seed variant) refined into the matching
+    out_dir, all over one pool of `threads` processes; metrics per shard."""
+    if len(seeds_dirs) != len(out_dirs):
+        raise ValueError(f"{len(seeds_dirs)} seed shards but {len(out_dirs)} output directories")
+    seeds = [Path(d) for d in seeds_dirs]
+    keys = [(i, f.stem) for i, directory in enumerate(seeds) for f in sorted(directory.glob("*.png"))]
     logger = get_logger("crf")
 
-    def load(image_id: str) -> tuple[np.ndarray, np.ndarray]:
-        return dataset.read_image(image_id), read_label_png(seeds / f"{image_id}.png")
+    def load(key: tuple[int, str]) -> tuple[np.ndarray, np.ndarray]:
+        shard, image_id = key
+        return dataset.read_image(image_id), read_label_png(seeds[shard] / f"{image_id}.png")
 
     start = time.monotonic()
-    results = refine_many(ids, load, dataset.num_classes + 1, params, threads, params.chunksize)
-    for image_id, refined in progress(results, total=len(ids), label="crf", logger=logger):
-        write_label_png(Path(out_dir) / f"{image_id}.png", refined)
+    results = refine_many(keys, load, dataset.num_classes + 1, params, threads, params.chunksize)
+    for (shard, image_id), refined in progress(results, total=len(keys), label="crf", logger=logger):
+        write_label_png(Path(out_dirs[shard]) / f"{image_id}.png", refined)
     seconds = time.monotonic() - start
-    rate = len(ids) / seconds if seconds > 0 else 0.0
-    logger.info("%d images in %.1fs with %d threads: %.2f images/s", len(ids), seconds, threads, rate)
-    return {"images": len(ids), "images_per_second": rate, "threads": threads}
+    rate = len(keys) / seconds if seconds > 0 else 0.0
+    logger.info("%d seeds in %.1fs with %d threads: %.2f images/s", len(keys), seconds, threads, rate)
+    counts = [sum(1 for shard, _ in keys if shard == i) for i in range(len(seeds))]
+    return [{"images": n, "images_per_second": rate, "threads": threads} for n in counts]

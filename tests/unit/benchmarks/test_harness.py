@@ -101,7 +101,8 @@ def test_dag_build_of_the_workflow_from_list_files_only(tmp_path):
     val = (tmp_path / "dag" / "voc" / "sets" / "val.txt").read_text().split()
     assert (len(trainaug), len(val)) == (525, 75)
     assert result.shards == 2
-    # per shard: superpixels, saliency, and per fold scores, base removal, seeds and CRF per variant
+    # per shard: superpixels, saliency, and per fold scores, base removal, seeds and CRF (every
+    # variant in one job each)
     assert result.jobs > 2 * (2 + 4 * 4)
     assert result.seconds > 0 and result.peak_rss_mb > 50
 

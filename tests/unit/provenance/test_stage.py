@@ -117,6 +117,26 @@ def test_a_failed_block_leaves_no_artifact(tmp_path, upstream):
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
+def test_several_outputs_are_built_together_each_with_its_own_record(tmp_path, upstream):
+    smk = fake_snakemake(tmp_path, named(dataset=str(upstream["dataset"])), {"variants": ["cam", "icd"]},
+                         {"shard": "000"}, rule="seeds")
+    smk.output = Namedlist([str(tmp_path / "out" / v / "000") for v in ("cam", "icd")])
+    stage = Stage(smk)
+    with pytest.raises(RuntimeError):  # a failure in the block: neither output appears
+        with stage.output_dirs() as builds:
+            (builds[0] / "a.png").write_bytes(b"cam")
+            raise RuntimeError("killed")
+    assert not any(Path(o).exists() for o in smk.output)
+    with stage.output_dirs() as builds:
+        for build, variant in zip(builds, ("cam", "icd")):
+            (build / f"{variant}.png").write_bytes(variant.encode())
+        stage.write_provenance(metrics={"images": 1}, output=1, params={"variant": "icd"})
+    cam, icd = (read_json(Path(o) / "provenance.json") for o in smk.output)
+    assert icd["artifact"] == smk.output[1] and icd["params"]["variant"] == "icd" and icd["metrics"] == {"images": 1}
+    assert cam["artifact"] == smk.output[0] and "variant" not in cam["params"] and cam["metrics"] == {}
+    assert cam["output"]["files"].keys() == {"cam.png"} and icd["output"]["files"].keys() == {"icd.png"}
+
+
 def test_an_artifact_without_metrics_still_gets_its_record(tmp_path, upstream):
     stage = Stage(fake_snakemake(tmp_path, named(dataset=str(upstream["dataset"])), {"labels": "icd"}))
     with stage.output_dir() as build:

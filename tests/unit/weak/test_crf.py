@@ -59,19 +59,29 @@ def test_params_come_whole_from_the_config_section():
         CRFParams.from_params({k: v for k, v in section.items() if k != "min_prob"})
 
 
-def test_crf_shard_refines_every_seed_of_the_shard(small_voc, tmp_path):
+def test_crf_shard_refines_every_seed_of_each_variant_shard(small_voc, tmp_path):
+    """One pool refines the shard of every variant; each seed lands in its variant's directory."""
     dataset = open_dataset("voc", small_voc)
-    seeds, out = tmp_path / "seeds", tmp_path / "crf"
-    seeds.mkdir()
-    out.mkdir()
     ids = list(dataset.ids("trainaug"))[:4]
+    seeds, outs = [tmp_path / "seeds_a", tmp_path / "seeds_b"], [tmp_path / "crf_a", tmp_path / "crf_b"]
+    for directory in seeds + outs:
+        directory.mkdir()
     for image_id in ids:
         label = dataset.read_label(image_id)
-        write_label_png(seeds / f"{image_id}.png", np.where(label == 255, 255, label).astype(np.uint8))
-    metrics = crf_shard(dataset, seeds, out, CRF, threads=2)
-    assert metrics["images"] == 4 and metrics["threads"] == 2 and metrics["images_per_second"] > 0
-    assert sorted(p.stem for p in out.glob("*.png")) == sorted(ids)
-    for image_id in ids:
-        want = crf_refine(dataset.read_image(image_id), read_label_png(seeds / f"{image_id}.png"),
-                          dataset.num_classes + 1, CRF)
-        assert read_label_png(out / f"{image_id}.png").tobytes() == want.tobytes()
+        write_label_png(seeds[0] / f"{image_id}.png", np.where(label == 255, 255, label).astype(np.uint8))
+    for image_id in ids[:3]:  # a second variant: other seeds (everything ignored but a corner)
+        seed = np.full(dataset.read_label(image_id).shape, 255, np.uint8)
+        seed[:8, :8] = 0
+        write_label_png(seeds[1] / f"{image_id}.png", seed)
+    metrics = crf_shard(dataset, seeds, outs, CRF, threads=2)
+    assert [m["images"] for m in metrics] == [4, 3]
+    assert all(m["threads"] == 2 and m["images_per_second"] > 0 for m in metrics)
+    for seed_dir, out, n in zip(seeds, outs, (4, 3)):
+        assert sorted(p.stem for p in out.glob("*.png")) == sorted(ids[:n])
+        for image_id in ids[:n]:
+            want = crf_refine(dataset.read_image(image_id), read_label_png(seed_dir / f"{image_id}.png"),
+                              dataset.num_classes + 1, CRF)
+            assert read_label_png(out / f"{image_id}.png").tobytes() == want.tobytes()
+    assert read_label_png(outs[0] / f"{ids[0]}.png").tobytes() != read_label_png(outs[1] / f"{ids[0]}.png").tobytes()
+    with pytest.raises(ValueError, match="2 seed shards but 1 output"):
+        crf_shard(dataset, seeds, outs[:1], CRF, threads=1)
