@@ -1,5 +1,5 @@
 """The `ncdss` command: dataset checks, provenance audit and diff, config validation, evaluation,
-and installing the Slurm profile. Each subcommand is a small function over ncdss_core."""
+seconds per rule of a run, and installing the Slurm profile. Each subcommand is a small function over ncdss_core."""
 
 from __future__ import annotations
 
@@ -111,6 +111,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_times(args: argparse.Namespace) -> int:
+    from ncdss_core.provenance.job_times import format_times, read_job_times, times_per_rule
+
+    try:
+        per_rule = times_per_rule(read_job_times(args.benchmarks))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(format_times(per_rule))
+    return 0
+
+
 def _delegate(module: str, function: str):
     """Subcommands owned by stage modules take their own argv."""
     def run(args: argparse.Namespace) -> int:
@@ -163,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-class", action="store_true", help="also print per-class IoU")
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("times", help="seconds and peak memory per rule of a run (its Snakemake benchmark files)")
+    p.add_argument("benchmarks", nargs="?", default="results/benchmarks", help="default: results/benchmarks")
+    p.set_defaults(func=cmd_times)
 
     for name, module, function, text in DELEGATED:
         p = sub.add_parser(name, help=text, add_help=False)

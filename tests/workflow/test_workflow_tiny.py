@@ -47,7 +47,7 @@ def test_reordered_config_with_respelled_floats_reruns_nothing(tiny_run, tmp_pat
 
 # One parameter at a time: the stage that reads it and everything downstream, nothing else.
 RERUNS = {
-    "crf.bilateral_sxy": (40.0, {"crf": 6, "seed_eval": 1, "weak_labels": 1, "report_figures": 1,
+    "crf.bilateral_sxy": (40.0, {"crf": 2, "seed_eval": 1, "weak_labels": 1, "report_figures": 1,
                                  "report_tables": 1, "all": 1}),
     "finetune.ema_momentum": (0.9, {"finetune": 1, "evaluate": 1, "tables": 1, "report_figures": 1,
                                     "report_tables": 1, "all": 1}),
@@ -82,7 +82,7 @@ def test_saliency_threshold_reruns_saliency_and_its_consumers_only(tiny_run, tmp
 
 def test_trunk_pretraining_param_reruns_the_icd_stages_only(tiny_run, tmp_path):
     jobs = planned_jobs(tiny_run, configfile=_changed(tmp_path, "weak.pretrain.epochs", 2))
-    assert jobs["pretrain_icd_trunk"] == 1 and jobs["train_icd"] == 1 and jobs["crf"] == 6
+    assert jobs["pretrain_icd_trunk"] == 1 and jobs["train_icd"] == 1 and jobs["crf"] == 2
     assert not {"superpixels", "saliency", "base_model", "splits", "index_dataset",
                 "generate_dataset"} & set(jobs)
     # from scratch: no pretraining job, train_icd reruns
