@@ -1,5 +1,5 @@
 # Evaluation of every model (selected and last checkpoint) on the evaluation split, and the
-# per-fold / mean-over-folds tables.
+# per-fold / mean-over-folds tables of the models and of the seeds.
 
 
 rule evaluate:
@@ -40,3 +40,20 @@ rule tables:
         folds=FOLDS,
     script:
         "../workflow_scripts/tables.py"
+
+
+rule seed_tables:
+    input:
+        seed_evals=expand("results/weak/fold{fold}/seed_eval", fold=WEAK_FOLDS),
+    output:
+        directory("results/tables/seeds"),
+    log:
+        "logs/tables/seeds.log",
+    benchmark:
+        "results/benchmarks/tables/seeds.tsv"
+    conda:
+        "../envs/cpu.yaml"
+    params:
+        folds=WEAK_FOLDS,
+    script:
+        "../workflow_scripts/seed_tables.py"

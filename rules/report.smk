@@ -49,6 +49,7 @@ rule report_figures:
 rule report_tables:
     input:
         discovery="results/tables/discovery",
+        seed_summary="results/tables/seeds",
         seeds=expand("results/weak/fold{fold}/seed_eval", fold=WEAK_FOLDS),
     output:
         discovery=report(
@@ -56,6 +57,12 @@ rule report_tables:
             caption="report/tables.rst",
             category="Tables",
             labels={"table": "discovery"},
+        ),
+        seed_summary=report(
+            "results/report/seed_results.csv",
+            caption="report/seed_summary.rst",
+            category="Tables",
+            labels={"table": "seeds over folds"},
         ),
         seeds=report(
             expand("results/report/seed_eval_fold{fold}.csv", fold=WEAK_FOLDS),

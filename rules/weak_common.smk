@@ -70,6 +70,8 @@ def precompute_targets():
 
 
 def weak_targets():
-    return expand("results/weak/fold{fold}/seed_eval", fold=WEAK_FOLDS) + expand(
-        "results/weak/fold{fold}/labels", fold=WEAK_FOLDS
+    return (
+        expand("results/weak/fold{fold}/seed_eval", fold=WEAK_FOLDS)
+        + expand("results/weak/fold{fold}/labels", fold=WEAK_FOLDS)
+        + ["results/tables/seeds"]
     )

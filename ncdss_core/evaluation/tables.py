@@ -1,4 +1,5 @@
-"""Result tables: per fold and mean over folds, for base, basic, EUMS and ablation rows.
+"""Result tables: per fold and mean over folds, for base, basic, EUMS and ablation rows, and for
+the seeds of every variant with and without CRF.
 
 Input: the metrics.json of each evaluation artifact ({"selected": scores, "last": scores, ...}).
 Output: results.csv (one row per model x checkpoint x fold, plus the mean) and results.md with one
@@ -86,3 +87,52 @@ def write_tables(out_dir: str | Path, rows: Sequence[Mapping[str, Any]], folds: 
     text_csv, text_md = build_tables(rows, folds)
     atomic_write_text(Path(out_dir) / "results.csv", text_csv)
     atomic_write_text(Path(out_dir) / "results.md", text_md)
+
+
+# --- seeds (ICD) over folds -----------------------------------------------------------------------
+SEED_METRICS = (("miou", "seed mIoU (unlabelled pixels skipped, ICD's protocol)"),
+                ("miou_strict", "strict seed mIoU (unlabelled pixels count as wrong)"),
+                ("coverage", "coverage (labelled pixels)"))
+
+
+def build_seed_tables(per_fold: Mapping[str, Sequence[Mapping[str, Any]]]) -> tuple[str, str]:
+    """(CSV text, Markdown text) of the seed evaluations of several folds (fold -> the rows of its
+    seed_eval.json): rows variant x CRF, columns the folds and their mean, one table per metric."""
+    folds = list(per_fold)
+    index = {(r["variant"], bool(r["crf"]), f): r for f, rows in per_fold.items() for r in rows}
+    keys = list(dict.fromkeys((r["variant"], bool(r["crf"])) for rows in per_fold.values() for r in rows))
+    csv_buf = io.StringIO()
+    writer = csv.writer(csv_buf, lineterminator="\n")
+    writer.writerow(["variant", "crf", "fold", "images"] + [m for m, _ in SEED_METRICS])
+    for variant, crf in keys:
+        cells = [index.get((variant, crf, f)) for f in folds]
+        for f, r in zip(folds, cells):
+            if r is not None:
+                writer.writerow([variant, "yes" if crf else "no", f, r["images"]]
+                                + [f"{float(r[m]):.6f}" for m, _ in SEED_METRICS])
+        means = [_mean([None if r is None else float(r[m]) for r in cells]) for m, _ in SEED_METRICS]
+        writer.writerow([variant, "yes" if crf else "no", "mean", ""] + ["" if v is None else f"{v:.6f}" for v in means])
+    md = [f"Seeds of the base-class training images, folds {', '.join(folds)}; values in %, mean = mean "
+          "over these folds (– when a fold is missing)."]
+    for metric, title in SEED_METRICS:
+        md += ["", f"### {title}", "", "| seeds | CRF | " + " | ".join(f"fold{f}" for f in folds) + " | mean |",
+               "|---|---|" + "---|" * (len(folds) + 1)]
+        for variant, crf in keys:
+            values = [None if r is None else float(r[metric]) for r in (index.get((variant, crf, f)) for f in folds)]
+            md.append(f"| {variant} | {'yes' if crf else 'no'} | " + " | ".join(_fmt(v) for v in values)
+                      + f" | {_fmt(_mean(values))} |")
+    return csv_buf.getvalue(), "\n".join(md) + "\n"
+
+
+def write_seed_tables(out_dir: str | Path, seed_evals: Mapping[str, str | Path]) -> dict[str, float]:
+    """results.csv and results.md from each fold's seed_eval.json (fold -> path); returns the mean
+    seed mIoU of each variant and CRF setting."""
+    per_fold = {str(fold): read_json(path) for fold, path in seed_evals.items()}
+    text_csv, text_md = build_seed_tables(per_fold)
+    atomic_write_text(Path(out_dir) / "results.csv", text_csv)
+    atomic_write_text(Path(out_dir) / "results.md", text_md)
+    keys = {(r["variant"], bool(r["crf"])) for rows in per_fold.values() for r in rows}
+    return {f"{v}{'_crf' if c else ''}_miou": _mean([next((float(r["miou"]) for r in rows
+                                                            if r["variant"] == v and bool(r["crf"]) == c), None)
+                                                      for rows in per_fold.values()])
+            for v, c in sorted(keys)}
