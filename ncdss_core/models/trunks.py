@@ -1,6 +1,7 @@
 """Trunks for the ICD network: output stride 8, the feature map that feeds both branches.
 
-- `small`: a few conv layers (~1.1 M parameters) that train from scratch on CPU in minutes.
+- `small`: a few conv layers (0.28 M parameters at the default width 16, 1.1 M at 32) that train
+  from scratch on CPU in minutes.
 - `vgg16`: the DeepLab-LargeFOV VGG16 of reference icd.md §3.1, built from torchvision's VGG16
   (3x3/stride-2 pools, stride-1 pool4, dilated conv5); weights from a local file or random init,
   never downloaded. Its fc6/fc7 can be initialised by decimating VGG16's classifier (§3.2).
