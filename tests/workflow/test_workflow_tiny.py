@@ -47,8 +47,8 @@ def test_reordered_config_with_respelled_floats_reruns_nothing(tiny_run, tmp_pat
 
 # One parameter at a time: the stage that reads it and everything downstream, nothing else.
 RERUNS = {
-    "crf.bilateral_sxy": (40.0, {"crf": 2, "seed_eval": 1, "weak_labels": 1, "report_figures": 1,
-                                 "report_tables": 1, "all": 1}),
+    "crf.bilateral_sxy": (40.0, {"crf": 2, "seed_eval": 1, "seed_tables": 1, "weak_labels": 1,
+                                 "report_figures": 1, "report_tables": 1, "all": 1}),
     "finetune.ema_momentum": (0.9, {"finetune": 1, "evaluate": 1, "tables": 1, "report_figures": 1,
                                     "report_tables": 1, "all": 1}),
     "finetune.backbone_init": ("weights", {"finetune": 3, "ranking": 1, "evaluate": 3, "tables": 1,
