@@ -154,14 +154,15 @@ def fixture_command(run_dir: Path, overlay_file: Path, cores: int, targets: list
 _PICKLE = re.compile(r"""pickle\.loads\((b(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"))\)""")
 
 
-def job_scripts(run_dir: Path) -> dict[str, Path]:
-    """Output path -> the kept script of the job that wrote it (.snakemake/scripts/tmp*.<script>.py)."""
+def job_scripts(run_dir: Path) -> dict[str, tuple[Path, list[str]]]:
+    """Output path -> the kept script of the job that wrote it (.snakemake/scripts/tmp*.<script>.py)
+    and every output of that job (seeds and crf write one directory per seed variant)."""
     scripts = {}
     for path in sorted((run_dir / ".snakemake" / "scripts").glob("tmp*.py")):
         found = _PICKLE.search(path.read_text(errors="replace"))
         if found:
-            job = pickle.loads(ast.literal_eval(found.group(1)))
-            scripts[str(job.output[0])] = path
+            outputs = [str(output) for output in pickle.loads(ast.literal_eval(found.group(1))).output]
+            scripts.update({output: (path, outputs) for output in outputs})
     return scripts
 
 
@@ -219,10 +220,11 @@ def measure_size(source: Path, work: Path, n: int, repeats: int, cores: int,
     for job in jobs:
         if job.output not in scripts:
             raise CommandFailed(f"no kept job script wrote {job.output} (in {run_dir}/.snakemake/scripts)")
-        script = scripts[job.output]
+        script, outputs = scripts[job.output]
         runs = []
         for _ in range(repeats):
-            shutil.rmtree(run_dir / job.output, ignore_errors=True)
+            for output in outputs:
+                shutil.rmtree(run_dir / output, ignore_errors=True)
             runs.append(run_measured([sys.executable, script], cwd=run_dir, log=work / f"{job.rule}.log"))
         result = StageResult(job, job.images(run_dir / job.output, n_val), _threads(script), runs,
                              str(script.relative_to(run_dir)))

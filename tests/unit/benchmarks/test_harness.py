@@ -70,15 +70,16 @@ def test_a_kept_job_script_reruns_that_job(tmp_path):
     """The mechanism of the per-stage figures, against the installed Snakemake."""
     (tmp_path / "write.py").write_text(textwrap.dedent("""\
         from pathlib import Path
-        out = Path(snakemake.output[0])
-        out.mkdir()
-        (out / "value.txt").write_text(f"{snakemake.params.value} {snakemake.wildcards.name} {snakemake.threads}")
+        for output in snakemake.output:
+            out = Path(output)
+            out.mkdir()
+            (out / "value.txt").write_text(f"{snakemake.params.value} {snakemake.wildcards.name} {snakemake.threads}")
         """))
     (tmp_path / "Snakefile").write_text(textwrap.dedent("""\
         rule all:
             input: expand("out/{name}", name=["a", "b"])
         rule write:
-            output: directory("out/{name}")
+            output: directory("out/{name}"), directory("copy/{name}")
             params: value=lambda wc: wc.name.upper()
             threads: 2
             script: "write.py"
@@ -86,12 +87,16 @@ def test_a_kept_job_script_reruns_that_job(tmp_path):
     subprocess.run([str(SNAKEMAKE), "--cores", "2", "--skip-script-cleanup", "--quiet"], cwd=tmp_path,
                    check=True, capture_output=True)
     scripts = job_scripts(tmp_path)
-    assert set(scripts) == {"out/a", "out/b"}
+    assert set(scripts) == {"out/a", "out/b", "copy/a", "copy/b"}
+    script, outputs = scripts["copy/b"]
+    assert scripts["out/b"][0] == script and outputs == ["out/b", "copy/b"]  # one job, both outputs
     first = (tmp_path / "out/b/value.txt").read_text()
     assert first == "B b 2"
-    shutil.rmtree(tmp_path / "out/b")
-    run_measured([sys.executable, scripts["out/b"]], cwd=tmp_path)
+    for output in outputs:
+        shutil.rmtree(tmp_path / output)
+    run_measured([sys.executable, script], cwd=tmp_path)
     assert (tmp_path / "out/b/value.txt").read_text() == first
+    assert (tmp_path / "copy/b/value.txt").read_text() == first
 
 
 @pytest.mark.workflow
