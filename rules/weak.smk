@@ -91,10 +91,7 @@ rule seeds:
 
 rule crf:
     input:
-        seeds=expand(
-            "results/weak/fold{{fold}}/seeds/{variant}/{{shard}}",
-            variant=SEED_VARIANTS,
-        ),
+        seeds=variant_shards("seeds"),
         dataset=DATASET,
     output:
         variant_shard_dirs("crf"),

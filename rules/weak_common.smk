@@ -46,14 +46,19 @@ def seed_saliency_input(wildcards):
     return [f"results/saliency/{wildcards.shard}"] if "icd_sal" in SEED_VARIANTS else []
 
 
-def variant_shard_dirs(stage):
-    """One output directory per seed variant, `results/weak/fold{fold}/<stage>/<variant>/{shard}`:
+def variant_shards(stage):
+    """A shard's directory of every seed variant, `results/weak/fold{fold}/<stage>/<variant>/{shard}`:
     one job makes a shard's seeds (or CRF refinements) of every variant, so the DAG has two jobs
     per shard where it would have two per shard and variant."""
     return [
-        directory(f"results/weak/fold{{fold}}/{stage}/{variant}/{{shard}}")
+        f"results/weak/fold{{fold}}/{stage}/{variant}/{{shard}}"
         for variant in SEED_VARIANTS
     ]
+
+
+def variant_shard_dirs(stage):
+    """variant_shards(stage) as the directory outputs of the job that writes them."""
+    return [directory(path) for path in variant_shards(stage)]
 
 
 def _saliency_superpixels(wildcards):

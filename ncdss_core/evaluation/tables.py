@@ -95,22 +95,31 @@ SEED_METRICS = (("miou", "seed mIoU (unlabelled pixels skipped, ICD's protocol)"
                 ("coverage", "coverage (labelled pixels)"))
 
 
+def _seed_index(per_fold: Mapping[str, Sequence[Mapping[str, Any]]]):
+    """(index (variant, crf, fold) -> row, the (variant, crf) keys in first-seen order)."""
+    index = {(r["variant"], bool(r["crf"]), f): r for f, rows in per_fold.items() for r in rows}
+    return index, list(dict.fromkeys((variant, crf) for variant, crf, _ in index))
+
+
+def _seed_values(index: Mapping, key: tuple[str, bool], folds: Sequence[str], metric: str) -> list[float | None]:
+    return [None if (r := index.get((*key, f))) is None else float(r[metric]) for f in folds]
+
+
 def build_seed_tables(per_fold: Mapping[str, Sequence[Mapping[str, Any]]]) -> tuple[str, str]:
     """(CSV text, Markdown text) of the seed evaluations of several folds (fold -> the rows of its
     seed_eval.json): rows variant x CRF, columns the folds and their mean, one table per metric."""
     folds = list(per_fold)
-    index = {(r["variant"], bool(r["crf"]), f): r for f, rows in per_fold.items() for r in rows}
-    keys = list(dict.fromkeys((r["variant"], bool(r["crf"])) for rows in per_fold.values() for r in rows))
+    index, keys = _seed_index(per_fold)
     csv_buf = io.StringIO()
     writer = csv.writer(csv_buf, lineterminator="\n")
     writer.writerow(["variant", "crf", "fold", "images"] + [m for m, _ in SEED_METRICS])
     for variant, crf in keys:
-        cells = [index.get((variant, crf, f)) for f in folds]
-        for f, r in zip(folds, cells):
+        for f in folds:
+            r = index.get((variant, crf, f))
             if r is not None:
                 writer.writerow([variant, "yes" if crf else "no", f, r["images"]]
                                 + [f"{float(r[m]):.6f}" for m, _ in SEED_METRICS])
-        means = [_mean([None if r is None else float(r[m]) for r in cells]) for m, _ in SEED_METRICS]
+        means = [_mean(_seed_values(index, (variant, crf), folds, m)) for m, _ in SEED_METRICS]
         writer.writerow([variant, "yes" if crf else "no", "mean", ""] + ["" if v is None else f"{v:.6f}" for v in means])
     md = [f"Seeds of the base-class training images, folds {', '.join(folds)}; values in %, mean = mean "
           "over these folds (– when a fold is missing)."]
@@ -118,7 +127,7 @@ def build_seed_tables(per_fold: Mapping[str, Sequence[Mapping[str, Any]]]) -> tu
         md += ["", f"### {title}", "", "| seeds | CRF | " + " | ".join(f"fold{f}" for f in folds) + " | mean |",
                "|---|---|" + "---|" * (len(folds) + 1)]
         for variant, crf in keys:
-            values = [None if r is None else float(r[metric]) for r in (index.get((variant, crf, f)) for f in folds)]
+            values = _seed_values(index, (variant, crf), folds, metric)
             md.append(f"| {variant} | {'yes' if crf else 'no'} | " + " | ".join(_fmt(v) for v in values)
                       + f" | {_fmt(_mean(values))} |")
     return csv_buf.getvalue(), "\n".join(md) + "\n"
@@ -131,8 +140,7 @@ def write_seed_tables(out_dir: str | Path, seed_evals: Mapping[str, str | Path])
     text_csv, text_md = build_seed_tables(per_fold)
     atomic_write_text(Path(out_dir) / "results.csv", text_csv)
     atomic_write_text(Path(out_dir) / "results.md", text_md)
-    keys = {(r["variant"], bool(r["crf"])) for rows in per_fold.values() for r in rows}
-    return {f"{v}{'_crf' if c else ''}_miou": _mean([next((float(r["miou"]) for r in rows
-                                                            if r["variant"] == v and bool(r["crf"]) == c), None)
-                                                      for rows in per_fold.values()])
-            for v, c in sorted(keys)}
+    index, keys = _seed_index(per_fold)
+    folds = list(per_fold)
+    return {f"{variant}{'_crf' if crf else ''}_miou": _mean(_seed_values(index, (variant, crf), folds, "miou"))
+            for variant, crf in sorted(keys)}

@@ -13,6 +13,7 @@ bytes as the serial loop (pydensecrf is deterministic per image).
 from __future__ import annotations
 
 import multiprocessing as mp
+from collections import Counter
 import os
 import time
 from dataclasses import dataclass
@@ -125,5 +126,5 @@ def crf_shard(dataset: Any, seeds_dirs: Sequence[str | os.PathLike], out_dirs: S
     seconds = time.monotonic() - start
     rate = len(keys) / seconds if seconds > 0 else 0.0
     logger.info("%d seeds in %.1fs with %d threads: %.2f images/s", len(keys), seconds, threads, rate)
-    counts = [sum(1 for shard, _ in keys if shard == i) for i in range(len(seeds))]
-    return [{"images": n, "images_per_second": rate, "threads": threads} for n in counts]
+    counts = Counter(shard for shard, _ in keys)
+    return [{"images": counts[i], "images_per_second": rate, "threads": threads} for i in range(len(seeds))]
