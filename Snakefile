@@ -29,6 +29,7 @@ report: "rules/report/workflow.rst"
 wildcard_constraints:
     fold="[0-4]|all",
     shard="[0-9]{3}",
+    replicate="[0-9]+",
     model=one_of(MODELS),
     finetuned_model=one_of(FINETUNED_MODELS),
 

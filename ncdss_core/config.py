@@ -94,6 +94,9 @@ def semantic_problems(config: dict, base_dir: Path) -> list[str]:
                                 f"{len(novel_classes(kind, fold))} novel classes of fold {fold}")
     problems += _trunk_init_problems(config, base_dir)
     problems += _backbone_weights_problems(config, base_dir)
+    if _get(config, "evaluation.per_epoch") and _get(config, "base.supervision") == "weak":
+        problems.append("config key evaluation.per_epoch: evaluates against ground-truth masks during "
+                        "training, which base.supervision weak rules out (it reads no pixel label)")
     ratio = _get(config, "finetune.clean_ratio")
     if isinstance(ratio, (int, float)) and not 0 < ratio < 1:
         problems.append(f"config key finetune.clean_ratio: {ratio} is outside (0, 1)")

@@ -6,11 +6,11 @@ rule base_model:
     input:
         unpack(base_model_inputs),
     output:
-        directory("results/base/fold{fold}/model"),
+        directory("results/base/fold{fold}/rep{replicate}/model"),
     log:
-        "logs/base_model/fold{fold}.log",
+        "logs/base_model/fold{fold}_rep{replicate}.log",
     benchmark:
-        "results/benchmarks/base_model/fold{fold}.tsv"
+        "results/benchmarks/base_model/fold{fold}_rep{replicate}.tsv"
     wildcard_constraints:
         fold="[0-4]",
     conda:
@@ -20,6 +20,7 @@ rule base_model:
         model=tracked("model"),
         base=tracked("base"),
         amp=tracked("compute.amp"),
-        seed=tracked("seed"),
+        per_epoch=per_epoch_evaluation(),
+        seed=replicate_seed,
     script:
         "../workflow_scripts/base_model.py"

@@ -80,20 +80,19 @@ def data_targets():
 
 # --- report ---------------------------------------------------------------------------------
 def report_inputs(wildcards):
-    """Finished artifacts the report figures of one fold are drawn from."""
-    fold = wildcards.fold
+    """Finished artifacts the report figures of one fold are drawn from (its first replicate)."""
+    fold, replicate = wildcards.fold, 0
     weak = weak_fold(fold)
-    k = int(config["discovery"]["k"])
     return {
         **pretrained_trunk_input(),  # for its curve (rules/weak_common.smk)
         "dataset": DATASET,
         "seed_eval": f"results/weak/fold{weak}/seed_eval",
         "icd_model": f"results/weak/fold{weak}/icd_model",
-        "ranking": f"results/finetune/fold{fold}/ranking",
-        "pseudo_labels": pseudo_labels_dir(fold, variant_k("basic", fold)),
-        "base": model_dir(fold, "base"),
-        "basic": model_dir(fold, "basic"),
-        "eums": model_dir(fold, "eums"),
+        "ranking": ranking_dir(fold, replicate),
+        "pseudo_labels": pseudo_labels_dir(fold, replicate, variant_k("basic", fold)),
+        "base": model_dir(fold, replicate, "base"),
+        "basic": model_dir(fold, replicate, "basic"),
+        "eums": model_dir(fold, replicate, "eums"),
         "shards": expand(
             "results/weak/fold{weak}/{stage}/{variant}/{shard}",
             weak=weak,

@@ -7,14 +7,14 @@ rule base_removal:
     input:
         dataset=DATASET,
         splits=lambda wc: splits_dir(wc.fold),
-        base_model=lambda wc: base_model_dir(wc.fold),
+        base_model=lambda wc: base_model_dir(wc.fold, wc.replicate),
         saliency="results/saliency/{shard}",
     output:
-        directory("results/discovery/fold{fold}/base_removal/{shard}"),
+        directory("results/discovery/fold{fold}/rep{replicate}/base_removal/{shard}"),
     log:
-        "logs/base_removal/fold{fold}_{shard}.log",
+        "logs/base_removal/fold{fold}_rep{replicate}_{shard}.log",
     benchmark:
-        "results/benchmarks/base_removal/fold{fold}_{shard}.tsv"
+        "results/benchmarks/base_removal/fold{fold}_rep{replicate}_{shard}.tsv"
     wildcard_constraints:
         fold="[0-4]",
     conda:
@@ -24,7 +24,7 @@ rule base_removal:
         model=tracked("model"),
         discovery=discovery_subset("threshold", "min_novel_fraction", "features"),
         shards=N_SHARDS,
-        seed=tracked("seed"),
+        seed=replicate_seed,
     script:
         "../workflow_scripts/base_removal.py"
 
@@ -33,11 +33,11 @@ rule clustering:
     input:
         removal=removal_shards,
     output:
-        directory("results/discovery/fold{fold}/clusters/k{k}"),
+        directory("results/discovery/fold{fold}/rep{replicate}/clusters/k{k}"),
     log:
-        "logs/clustering/fold{fold}_k{k}.log",
+        "logs/clustering/fold{fold}_rep{replicate}_k{k}.log",
     benchmark:
-        "results/benchmarks/clustering/fold{fold}_k{k}.tsv"
+        "results/benchmarks/clustering/fold{fold}_rep{replicate}_k{k}.tsv"
     wildcard_constraints:
         fold="[0-4]",
         k="[0-9]+",
@@ -45,7 +45,7 @@ rule clustering:
         "../envs/cpu.yaml"
     params:
         discovery=discovery_subset("pca_dim", "whiten", "n_init", "max_iter"),
-        seed=tracked("seed"),
+        seed=replicate_seed,
     script:
         "../workflow_scripts/clustering.py"
 
@@ -53,14 +53,14 @@ rule clustering:
 rule pseudo_labels:
     input:
         dataset=DATASET,
-        clusters="results/discovery/fold{fold}/clusters/k{k}",
+        clusters="results/discovery/fold{fold}/rep{replicate}/clusters/k{k}",
         removal=removal_shards,
     output:
-        directory("results/discovery/fold{fold}/pseudo_labels/k{k}"),
+        directory("results/discovery/fold{fold}/rep{replicate}/pseudo_labels/k{k}"),
     log:
-        "logs/pseudo_labels/fold{fold}_k{k}.log",
+        "logs/pseudo_labels/fold{fold}_rep{replicate}_k{k}.log",
     benchmark:
-        "results/benchmarks/pseudo_labels/fold{fold}_k{k}.tsv"
+        "results/benchmarks/pseudo_labels/fold{fold}_rep{replicate}_k{k}.tsv"
     wildcard_constraints:
         fold="[0-4]",
         k="[0-9]+",

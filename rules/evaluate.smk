@@ -7,11 +7,11 @@ rule evaluate:
         dataset=DATASET,
         model=eval_model_dir,
     output:
-        directory("results/eval/fold{fold}/{model}"),
+        directory("results/eval/fold{fold}/rep{replicate}/{model}"),
     log:
-        "logs/evaluate/fold{fold}_{model}.log",
+        "logs/evaluate/fold{fold}_rep{replicate}_{model}.log",
     benchmark:
-        "results/benchmarks/evaluate/fold{fold}_{model}.tsv"
+        "results/benchmarks/evaluate/fold{fold}_rep{replicate}_{model}.tsv"
     wildcard_constraints:
         fold="[0-4]",
     conda:
@@ -26,7 +26,7 @@ rule evaluate:
 
 rule tables:
     input:
-        evals=[f"results/eval/fold{f}/{m}" for f, m in table_entries()],
+        evals=[path for *_, path in table_entries()],
     output:
         directory("results/tables/discovery"),
     log:
@@ -36,8 +36,9 @@ rule tables:
     conda:
         "../envs/cpu.yaml"
     params:
-        entries=table_entries(),
+        entries=[entry[:3] for entry in table_entries()],
         folds=FOLDS,
+        seeds=[training_seed(r) for r in REPLICATES],
     script:
         "../workflow_scripts/tables.py"
 

@@ -9,11 +9,11 @@ rule finetune:
     input:
         unpack(finetune_inputs),
     output:
-        directory("results/finetune/fold{fold}/{finetuned_model}/model"),
+        directory("results/finetune/fold{fold}/rep{replicate}/{finetuned_model}/model"),
     log:
-        "logs/finetune/fold{fold}_{finetuned_model}.log",
+        "logs/finetune/fold{fold}_rep{replicate}_{finetuned_model}.log",
     benchmark:
-        "results/benchmarks/finetune/fold{fold}_{finetuned_model}.tsv"
+        "results/benchmarks/finetune/fold{fold}_rep{replicate}_{finetuned_model}.tsv"
     wildcard_constraints:
         fold="[0-4]",
     conda:
@@ -26,22 +26,22 @@ rule finetune:
         finetune=finetune_params,
         supervision=tracked("base.supervision"),
         amp=tracked("compute.amp"),
-        seed=tracked("seed"),
+        per_epoch=per_epoch_evaluation(),
+        seed=replicate_seed,
     script:
         "../workflow_scripts/finetune.py"
 
 
 rule ranking:
     input:
+        unpack(ranking_inputs),
         dataset=DATASET,
-        model="results/finetune/fold{fold}/basic/model",
-        pseudo_labels=lambda wc: pseudo_labels_dir(wc.fold, variant_k("basic", wc.fold)),
     output:
-        directory("results/finetune/fold{fold}/ranking"),
+        directory("results/finetune/fold{fold}/rep{replicate}/ranking"),
     log:
-        "logs/ranking/fold{fold}.log",
+        "logs/ranking/fold{fold}_rep{replicate}.log",
     benchmark:
-        "results/benchmarks/ranking/fold{fold}.tsv"
+        "results/benchmarks/ranking/fold{fold}_rep{replicate}.tsv"
     wildcard_constraints:
         fold="[0-4]",
     conda:

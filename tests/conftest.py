@@ -18,7 +18,7 @@ def small_voc(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny generated dataset, generated once per test session (read-only for tests)."""
+    """The tiny generated dataset, generated once per test run (read-only for tests)."""
     from ncdss_core.data.generated import generate
 
     root = tmp_path_factory.mktemp("generated") / "tiny"
@@ -34,7 +34,7 @@ def tiny_dataset_copy(tiny_dataset: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole tiny DAG, run once per session; tests read it or dry-run against it (never
+    """The whole tiny DAG, run once per test run; tests read it or dry-run against it (never
     modify it: tests that tamper work on a copy). NCDSS_TINY_RUN=DIR reuses a finished run of
     tests/configs/tiny.yaml when iterating on tests."""
     import os

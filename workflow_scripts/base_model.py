@@ -12,6 +12,7 @@ with stage.output_dir() as build:
     result = train_base_model(stage.dataset(), int(stage.wildcards.fold), read_ids(f"{splits}/base_train.txt"),
                               read_ids(f"{splits}/select_base.txt"), p.model, p.base, p.seed, build,
                               weak_labels=stage.inputs.get("weak_labels"), device=stage.device,
-                              resume=stage.resume_file(), amp=p.amp)
+                              resume=stage.resume_file(), amp=p.amp,
+                              per_epoch=p.per_epoch)
     stage.write_provenance(metrics=training_metrics(result.history, result.selected_epoch),
                            extra={"epoch_seconds": split_epoch_seconds(result.history)[1]})

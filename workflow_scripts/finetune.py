@@ -19,6 +19,6 @@ with stage.output_dir() as build:
         clean_ids=read_ids(f"{ranking}/clean.txt") if ranking else None,
         unclean_ids=read_ids(f"{ranking}/unclean.txt") if ranking else None,
         weak_labels=inputs.get("weak_labels"), base_model=f"{base_model}/model.pt" if base_model else None,
-        device=stage.device, resume=stage.resume_file(), amp=p.amp)
+        device=stage.device, resume=stage.resume_file(), amp=p.amp, per_epoch=p.per_epoch)
     stage.write_provenance(metrics=training_metrics(result.history, result.selected_epoch),
                            extra={"epoch_seconds": split_epoch_seconds(result.history)[1]})

@@ -1,11 +1,12 @@
 """Rule tables: per-fold and mean tables (CSV + Markdown) of every evaluated model."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
-from ncdss_core.evaluation.tables import collect, write_tables
+from ncdss_core.evaluation.tables import collect, collect_selection, write_tables
 from ncdss_core.stage import Stage
 
 stage = Stage(snakemake)  # noqa: F821 (injected by Snakemake)
 p = stage.params
-entries = [(fold, model, f"{path}/metrics.json") for (fold, model), path in zip(p.entries, stage.inputs.evals)]
+entries = [(fold, seed, model, f"{path}/metrics.json")
+           for (fold, seed, model), path in zip(p.entries, stage.inputs.evals)]
 with stage.output_dir() as build:
-    write_tables(build, collect(entries), p.folds)
+    write_tables(build, collect(entries), p.folds, p.seeds, collect_selection(entries))
     stage.logger.info("\n%s", (build / "results.md").read_text())

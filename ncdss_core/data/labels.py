@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ncdss_core.data.files import read_label_png
-from ncdss_core.data.folds import to_base_labels
+from ncdss_core.data.folds import to_base_labels, to_finetune_labels
 
 ImageReader = Callable[[str], np.ndarray]
 LabelReader = Callable[[str], np.ndarray]
@@ -45,6 +45,15 @@ class _BaseLabels:
 
 
 @dataclass(frozen=True)
+class _FinetuneTruth:
+    dataset: Any
+    fold: int
+
+    def __call__(self, image_id: str) -> np.ndarray:
+        return to_finetune_labels(self.dataset.read_label(image_id, "trainaug"), self.dataset.kind, self.fold)
+
+
+@dataclass(frozen=True)
 class _PngLabels:
     root: Path
 
@@ -67,6 +76,12 @@ def base_label_reader(dataset: Any, fold: int, supervision: str,
             raise ValueError("base.supervision weak needs the weak labels directory")
         return _BaseLabels(dataset, fold, Path(weak_labels))
     raise ValueError(f"base.supervision: unknown value {supervision!r} (full, weak)")
+
+
+def truth_reader(dataset: Any, fold: int) -> LabelReader:
+    """Ground truth in the fine-tuning label space (0 bg, 1..B base, B+1..B+N novel), for
+    diagnostics only (the EUMS teacher's accuracy): never a training target."""
+    return _FinetuneTruth(dataset, fold)
 
 
 def pseudo_label_reader(directory: str | Path) -> LabelReader:

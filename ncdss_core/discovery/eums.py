@@ -9,6 +9,12 @@ entropy; the lower-entropy half stays clean and the rest joins the unclean split
 
 Every part can be switched off, giving the ablation rows of §8.1: without self-training the
 unclean split is simply not used; without reassignment the clean split is fixed.
+
+Per epoch, `TeacherRecord` says what self-training did (history.json): the mean supervised and
+weighted self-training terms of the loss, the shares of background, base and novel pixels in the
+teacher's labels and, given the ground truth of the unclean images (diagnostics only; it never
+reaches the loss), the teacher labels' novel and base mIoU after matching and the share of novel
+ground-truth pixels the teacher calls background or base.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import torch
 from ncdss_core.data.folds import IGNORE
 from ncdss_core.discovery.losses import cross_entropy
 from ncdss_core.discovery.ranking import rank_ascending
+from ncdss_core.evaluation.metrics import ConfusionMatrix, discovery_scores
 from ncdss_core.models.segmodel import SegModel, reinit_head
 
 
@@ -71,22 +78,74 @@ def clean_step(model: SegModel, batch: Mapping[str, Mapping[str, torch.Tensor]],
                   + cross_entropy(model(batch["clean"]["image"]), batch["clean"]["label"]))
 
 
+class TeacherRecord:
+    """One epoch of the teacher's labels on the unclean stream, and the two terms of the loss; read
+    (and reset) by `fields` after each epoch. `with_truth`: the unclean batches' `label` holds the
+    ground truth in the fine-tuning label space (labels.truth_reader)."""
+
+    def __init__(self, num_base: int, num_novel: int, k: int, matching: str, with_truth: bool):
+        self.num_base, self.num_novel, self.k = num_base, num_novel, k
+        self.matching, self.with_truth = matching, with_truth
+        self.reset()
+
+    def reset(self) -> None:
+        self.terms = {"supervised": 0.0, "self_training": 0.0}
+        self.iterations = 0
+        self.counts = torch.zeros(self.num_base + 1 + self.k, dtype=torch.int64)
+        self.confusion = ConfusionMatrix(self.num_base + 1 + self.num_novel, self.num_base + 1 + self.k)
+
+    @torch.no_grad()
+    def add(self, target: torch.Tensor, truth: torch.Tensor | None, supervised: float, self_training: float) -> None:
+        self.terms["supervised"] += supervised
+        self.terms["self_training"] += self_training
+        self.iterations += 1
+        labels = target[target != IGNORE].cpu()
+        self.counts += torch.bincount(labels, minlength=self.counts.numel())[: self.counts.numel()]
+        if self.with_truth and truth is not None:
+            self.confusion.update(truth.cpu().numpy(), target.cpu().numpy())
+
+    def fields(self) -> dict[str, float]:
+        total = max(int(self.counts.sum()), 1)
+        out = {f"loss_{name}": value / max(self.iterations, 1) for name, value in self.terms.items()}
+        out.update({"teacher_background": float(self.counts[0]) / total,
+                    "teacher_base": float(self.counts[1:self.num_base + 1].sum()) / total,
+                    "teacher_novel": float(self.counts[self.num_base + 1:].sum()) / total})
+        if self.with_truth:
+            scores = discovery_scores(self.confusion, self.num_base, self.num_novel, self.k, self.matching)
+            novel_rows = self.confusion.matrix[self.num_base + 1:]
+            novel_pixels = max(int(novel_rows.sum()), 1)
+            out.update({"teacher_novel_miou": scores.novel_miou, "teacher_base_miou": scores.base_miou,
+                        "teacher_novel_as_background": float(novel_rows[:, 0].sum()) / novel_pixels,
+                        "teacher_novel_as_base": float(novel_rows[:, 1:self.num_base + 1].sum()) / novel_pixels})
+        self.reset()
+        return out
+
+
 @dataclass
 class EUMSStep:
-    """The per-iteration loss of EUMS with self-training on the unclean stream (finetune.* keys)."""
+    """The per-iteration loss of EUMS with self-training on the unclean stream (finetune.* keys);
+    with a `record`, what the teacher labelled (history fields via `epoch_fields`)."""
 
     teacher: SegModel
     momentum: float
     threshold: float
     rampup_coefficient: float
     rampup_length: int
+    record: TeacherRecord | None = None
 
     def __call__(self, model: SegModel, batch: Mapping[str, Mapping[str, torch.Tensor]], epoch: int) -> torch.Tensor:
         supervised = clean_step(model, batch, epoch)
         ema_update(self.teacher, model, self.momentum)
         target = teacher_labels(self.teacher, batch["unclean"]["image"], self.threshold)
         weight = rampup_weight(epoch, self.rampup_coefficient, self.rampup_length)
-        return supervised + weight * cross_entropy(model(batch["unclean"]["strong"]), target)
+        self_training = weight * cross_entropy(model(batch["unclean"]["strong"]), target)
+        if self.record is not None:
+            self.record.add(target, batch["unclean"].get("label"), float(supervised.detach()),
+                            float(self_training.detach()))
+        return supervised + self_training
+
+    def epoch_fields(self, model: SegModel) -> dict[str, float]:
+        return self.record.fields() if self.record is not None else {}
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The teacher: what a resumed training needs of this step."""

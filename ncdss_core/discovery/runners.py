@@ -19,16 +19,16 @@ import torch
 
 from ncdss_core.data.files import write_ids
 from ncdss_core.data.folds import label_space
-from ncdss_core.data.labels import base_label_reader, image_reader, pseudo_label_reader
+from ncdss_core.data.labels import base_label_reader, image_reader, pseudo_label_reader, truth_reader
 from ncdss_core.data.train_samples import SegTrainSet
 from ncdss_core.data.transforms import Jitter, resize_label
-from ncdss_core.discovery.eums import EUMSStep, clean_step, make_teacher, reassign
+from ncdss_core.discovery.eums import EUMSStep, TeacherRecord, clean_step, make_teacher, reassign
 from ncdss_core.discovery.losses import supervised_step
 from ncdss_core.discovery.ranking import entropy_score, split_clean, summary
 from ncdss_core.discovery.training import TrainSettings, train_segmentation
 from ncdss_core.discovery.variants import REASSIGNMENT_KEYS, SELF_TRAINING_KEYS, TRAIN_KEYS
 from ncdss_core.discovery.variants import VARIANTS, Variant  # noqa: F401 (VARIANTS re-exported for scripts)
-from ncdss_core.evaluation.evaluate import base_selection_score, novel_selection_score, predict_logits
+from ncdss_core.evaluation.evaluate import base_selection_score, novel_selection_score, predict_logits, scores_of
 from ncdss_core.models.segmodel import (
     ModelSpec,
     SegModel,
@@ -74,6 +74,22 @@ def with_weak_labels(ids: Sequence[str], weak_labels: str | Path | None) -> list
     return [i for i in ids if i in available]
 
 
+def epoch_evaluation(dataset: Any, fold: int, size: int,
+                     per_epoch: Mapping[str, Any] | None) -> Callable[[SegModel], dict[str, float]] | None:
+    """`evaluation.per_epoch`: the model's novel, base and all-class mIoU on the evaluation split
+    after every epoch, as the evaluate rule measures them (history fields val_*). A diagnostic of
+    checkpoint selection: the selected epoch never depends on it, and no random state is drawn."""
+    if not per_epoch or not per_epoch.get("per_epoch"):
+        return None
+    split, matching = per_epoch["split"], per_epoch["matching"]
+    ids = dataset.ids(split)
+
+    def measure(model: SegModel) -> dict[str, float]:
+        scores = scores_of(model, dataset, ids, split, fold, size, matching)
+        return {f"val_{metric}": scores[metric] for metric in ("novel_miou", "base_miou", "all_miou")}
+    return measure
+
+
 def _use_selection(cfg: Mapping[str, Any], supervision: str) -> bool:
     """Selection scores need ground-truth masks; under weak supervision no pixel label is used
     anywhere, so the last epoch is kept."""
@@ -84,7 +100,8 @@ def train_base_model(dataset: Any, fold: int, train_ids: Sequence[str], select_i
                      model_cfg: Mapping[str, Any], base_cfg: Mapping[str, Any], seed: int,
                      out_dir: str | Path, weak_labels: str | Path | None = None,
                      device: str = "cpu", resume: ResumeFile | None = None,
-                     amp: str | bool = False) -> TrainResult:
+                     amp: str | bool = False, per_epoch: Mapping[str, Any] | None = None) -> TrainResult:
+    """`per_epoch`: see epoch_evaluation."""
     supervision = base_cfg["supervision"]
     num_base, _ = label_space(dataset.kind, fold)
     settings = TrainSettings.from_config(base_cfg, model_cfg, seed, "base", BASE_KEYS)
@@ -97,7 +114,8 @@ def train_base_model(dataset: Any, fold: int, train_ids: Sequence[str], select_i
     if _use_selection(base_cfg, supervision):
         select = lambda m: base_selection_score(m, dataset, select_ids, fold, settings.input_size)
     result = train_segmentation(model, streams, supervised_step, settings, select, device=device, label="base",
-                                resume=resume, amp=amp)
+                                resume=resume, amp=amp,
+                                epoch_eval=epoch_evaluation(dataset, fold, settings.input_size, per_epoch))
     write_model_dir(out_dir, model, result, {"stage": "base", "fold": fold, "kind": dataset.kind,
                                              "input_size": settings.input_size, "k": 0,
                                              "supervision": supervision})
@@ -135,9 +153,11 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
                          seed: int, out_dir: str | Path, clean_ids: Sequence[str] | None = None,
                          unclean_ids: Sequence[str] | None = None, weak_labels: str | Path | None = None,
                          base_model: str | Path | None = None, device: str = "cpu",
-                         resume: ResumeFile | None = None, amp: str | bool = False) -> TrainResult:
+                         resume: ResumeFile | None = None, amp: str | bool = False,
+                         per_epoch: Mapping[str, Any] | None = None) -> TrainResult:
     """Basic framework (streams base + novel) or the EUMS family (base + clean [+ unclean]).
-    `base_model`: a checkpoint whose backbone the model starts from (None: the configured weights)."""
+    `base_model`: a checkpoint whose backbone the model starts from (None: the configured weights);
+    `per_epoch`: see epoch_evaluation."""
     num_base, _ = label_space(dataset.kind, fold)
     settings = TrainSettings.from_config(ft_cfg, model_cfg, seed, "finetune", FINETUNE_KEYS)
     size = settings.input_size
@@ -160,13 +180,18 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
         streams["clean"] = SegTrainSet(clean_ids, images, pseudo, size, seed, 1)
         step = clean_step  # without self-training: ½ (CE_base + CE_clean)
         if variant.self_training:
-            streams["unclean"] = SegTrainSet(unclean_ids, images, None, size, seed, 2,
-                                             strong=Jitter(*ft_cfg["strong_jitter"]))
+            # the unclean images' ground truth rides along for the teacher's diagnostics only (the
+            # loss never reads it); under weak supervision no pixel label is read at all
+            with_truth = supervision == "full"
+            streams["unclean"] = SegTrainSet(unclean_ids, images, truth_reader(dataset, fold) if with_truth else None,
+                                             size, seed, 2, strong=Jitter(*ft_cfg["strong_jitter"]))
             teacher = make_teacher(model, reinit=bool(ft_cfg["reinit_heads"])).to(device)
+            _, num_novel = label_space(dataset.kind, fold)
             step = EUMSStep(teacher=teacher, momentum=float(ft_cfg["ema_momentum"]),
                             threshold=float(ft_cfg["confidence_threshold"]),
                             rampup_coefficient=float(ft_cfg["rampup_coefficient"]),
-                            rampup_length=int(ft_cfg["rampup_length"]))
+                            rampup_length=int(ft_cfg["rampup_length"]),
+                            record=TeacherRecord(num_base, num_novel, k, ft_cfg["matching"], with_truth))
         if variant.reassignment:
             score = lambda ids: _entropy_scores(model, dataset, ids, pseudo_dir, num_base, size)
             hook = Reassignment(streams, {int(e) for e in ft_cfg["reassign_epochs"]},
@@ -175,7 +200,7 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
     if _use_selection(ft_cfg, supervision):
         select = lambda m: novel_selection_score(m, dataset, select_ids, fold, size, ft_cfg["matching"])
     result = train_segmentation(model, streams, step, settings, select, hook, device=device, label=variant.name,
-                                resume=resume, amp=amp)
+                                resume=resume, amp=amp, epoch_eval=epoch_evaluation(dataset, fold, size, per_epoch))
     write_model_dir(out_dir, model, result, {"stage": variant.name, "fold": fold, "kind": dataset.kind,
                                              "input_size": size, "k": k, "supervision": supervision,
                                              "variant": variant.__dict__})

@@ -5,7 +5,7 @@ streams zipped per epoch, all through the one epoch loop (`train.loop.fit`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import torch
 
@@ -58,16 +58,21 @@ def train_segmentation(model: SegModel, streams: Mapping[str, SegTrainSet], step
                        settings: TrainSettings, select: Select | None = None,
                        on_epoch_start: EpochHook | None = None, device: str = "cpu",
                        label: str = "train", resume: ResumeFile | None = None,
-                       amp: str | bool = False) -> TrainResult:
+                       amp: str | bool = False,
+                       epoch_eval: Callable[[SegModel], Mapping[str, float]] | None = None) -> TrainResult:
     """Train `model` in place on the zipped `streams`; the history records the stream sizes (after
-    any reassignment of the epoch). `amp`: the `compute.amp` setting (auto: on for cuda)."""
+    any reassignment of the epoch) and, with `epoch_eval`, its fields after every epoch (evaluation
+    diagnostics that selection never sees). `amp`: the `compute.amp` setting (auto: on for cuda)."""
     model.to(device)
     optimizer = torch.optim.SGD(param_groups(model, settings.lr, settings.backbone_lr_factor),
                                 lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
     batches = Streams(streams, settings.batch_size, settings.seed, settings.workers, settings.epoch_length,
                       pin_memory=device_type(device) == "cuda")
     schedule = StepSchedule(settings.lr, settings.decay_epochs, STEP_DECAY)
+    def measure(epoch: int) -> dict[str, Any]:
+        return {"stream_sizes": batches.sizes(), **(epoch_eval(model) if epoch_eval is not None else {})}
+
     return fit(model, optimizer, schedule, settings.epochs, batches, step, select=select,
-               on_epoch_start=on_epoch_start, measure=lambda epoch: {"stream_sizes": batches.sizes()},
+               on_epoch_start=on_epoch_start, measure=measure,
                device=device, label=label, logger=get_logger("training"), resume=resume,
                amp=use_amp(amp, device))

@@ -30,8 +30,9 @@ from ncdss_core.data.folds import (
 )
 from ncdss_core.data.transforms import resize_label, val_image
 from ncdss_core.evaluation.metrics import ConfusionMatrix, discovery_scores
+from ncdss_core.evaluation.selection import selection_agreement
 from ncdss_core.models.segmodel import SegModel, load_checkpoint
-from ncdss_core.provenance.atomic import atomic_write_json, atomic_write_text
+from ncdss_core.provenance.atomic import atomic_write_json, atomic_write_text, read_json
 from ncdss_core.runtime import get_logger, progress
 
 CHECKPOINTS = (("selected", "model.pt"), ("last", "last.pt"))
@@ -132,6 +133,14 @@ def evaluate_model_dir(model_dir: str | os.PathLike, dataset: Any, split: str, f
         lines.append(f"| {checkpoint} | {meta.get('epoch')} | {score_cells(scores)} |")
         logger.info("%s (epoch %s): novel %.4f base %.4f all %.4f", checkpoint, meta.get("epoch"),
                     scores["novel_miou"], scores["base_miou"], scores["all_miou"])
+    history_path = Path(model_dir) / "history.json"
+    if history_path.is_file():  # per-epoch diagnostics (evaluation.per_epoch): did selection track the split?
+        metric = "val_novel_miou" if result["last"]["k"] > 0 else "val_base_miou"
+        agreement = selection_agreement(read_json(history_path), metric)
+        if agreement is not None:
+            result["selection"] = agreement
+            logger.info("selection vs %s over %d epochs: Spearman %.3f, regret %.4f", metric,
+                        agreement["epochs"], agreement["spearman"], agreement["regret"])
     out = Path(out_dir)
     atomic_write_json(out / "metrics.json", result)
     atomic_write_text(out / "metrics.md", "\n".join(lines) + "\n")

@@ -1,10 +1,16 @@
-"""Result tables: per fold and mean over folds, for base, basic, EUMS and ablation rows, and for
-the seeds of every variant with and without CRF.
+"""Result tables: per fold and mean over folds, for base, basic, EUMS and ablation rows, over several
+training seeds (replicates); and for the seeds (ICD) of every variant with and without CRF.
 
-Input: the metrics.json of each evaluation artifact ({"selected": scores, "last": scores, ...}).
-Output: results.csv (one row per model x checkpoint x fold, plus the mean) and results.md with one
-table per metric (novel mIoU after matching, base mIoU, all-class mIoU): rows model x checkpoint,
-columns the folds and their mean, values in percent.
+Input: the metrics.json of each evaluation artifact ({"selected": scores, "last": scores, ...}), one per
+fold x training seed x model.
+Output: results.csv and results.md with one table per metric (novel mIoU after matching, base mIoU,
+all-class mIoU): rows model x checkpoint, columns the folds and their mean, values in percent. A fold's
+cell is the mean over the training seeds ± their sample standard deviation; the "mean" cell is the mean
+over the seeds of each seed's mean over the folds ± the sample standard deviation of those per-seed means
+(the spread a reader compares methods with). With a single training seed the cells carry no "±". A
+missing fold or seed leaves the cells that need it empty ("–") rather than averaging fewer runs.
+results.csv holds one row per model x checkpoint x fold x seed, then per fold the rows seed "mean" and
+"std", then the rows of fold "mean": each seed's mean over the folds, and their "mean" and "std".
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+import statistics
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ncdss_core.provenance.atomic import atomic_write_text, read_json
 
@@ -33,15 +40,36 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return sum(clean) / len(clean) if clean and len(clean) == len(values) else None
 
 
-def collect(entries: Iterable[tuple[int, str, str | Path]]) -> list[dict[str, Any]]:
-    """Rows (fold, model, checkpoint, k, method, metrics) from (fold, model, metrics.json) entries."""
+def _mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None]:
+    """Mean and sample standard deviation (ddof=1): both None when a value is missing, so that fewer
+    runs are never averaged silently; the std is None with a single value, where it is undefined."""
+    mean = _mean(values)
+    if mean is None or len(values) < 2:
+        return mean, None
+    return mean, statistics.stdev(values)
+
+
+def _cell(mean: float | None, std: float | None, several: bool, fmt: Callable[[float | None], str] = _fmt) -> str:
+    """'54.19 ± 1.23' over several training seeds, '54.19' with one (the tables of a single seed)."""
+    if not several or mean is None or std is None:
+        return fmt(mean)
+    return f"{fmt(mean)} ± {fmt(std)}"
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.6f}"
+
+
+def collect(entries: Iterable[tuple[int, int, str, str | Path]]) -> list[dict[str, Any]]:
+    """Rows (fold, seed, model, checkpoint, k, method, epoch, metrics) from (fold, training seed, model,
+    metrics.json) entries."""
     rows = []
-    for fold, model, path in entries:
+    for fold, seed, model, path in entries:
         data = read_json(path)
         for checkpoint in CHECKPOINTS:
             s = data[checkpoint]
-            rows.append({"fold": int(fold), "model": model, "checkpoint": checkpoint, "k": s["k"],
-                         "method": s["method"], "epoch": data.get(f"{checkpoint}_epoch"),
+            rows.append({"fold": int(fold), "seed": int(seed), "model": model, "checkpoint": checkpoint,
+                         "k": s["k"], "method": s["method"], "epoch": data.get(f"{checkpoint}_epoch"),
                          **{m: (None if s[m] is None else float(s[m])) for m, _ in METRICS}})
     return rows
 
@@ -51,42 +79,155 @@ def _models(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return [m for m in ORDER if m in present] + sorted(present - set(ORDER))
 
 
-def build_tables(rows: Sequence[Mapping[str, Any]], folds: Sequence[int]) -> tuple[str, str]:
-    """(CSV text, Markdown text)."""
-    index = {(r["model"], r["checkpoint"], r["fold"]): r for r in rows}
+class _Grid:
+    """The rows of one model x checkpoint as a folds x seeds grid, and the statistics over it."""
+
+    def __init__(self, index: Mapping[tuple, Mapping[str, Any]], model: str, checkpoint: str,
+                 folds: Sequence[int], seeds: Sequence[int]) -> None:
+        self.folds, self.seeds = folds, seeds
+        self.cells = {(f, s): index.get((model, checkpoint, f, s)) for f in folds for s in seeds}
+
+    def values(self, metric: str, fold: int) -> list[float | None]:
+        return [None if (r := self.cells[fold, s]) is None else r[metric] for s in self.seeds]
+
+    def fold_stats(self, metric: str, fold: int) -> tuple[float | None, float | None]:
+        return _mean_std(self.values(metric, fold))
+
+    def seed_fold_means(self, metric: str) -> list[float | None]:
+        """Each seed's mean over the folds (None when one of its folds is missing)."""
+        return [_mean([None if (r := self.cells[f, s]) is None else r[metric] for f in self.folds])
+                for s in self.seeds]
+
+    def over_folds(self, metric: str) -> tuple[float | None, float | None]:
+        return _mean_std(self.seed_fold_means(metric))
+
+    def common(self, key: str, folds: Sequence[int]) -> Any:
+        """k or method of these folds' runs when they all agree (they describe the same model), else ''."""
+        values = {r[key] for f in folds for s in self.seeds if (r := self.cells[f, s]) is not None}
+        return values.pop() if len(values) == 1 else ""
+
+
+def _index(rows: Sequence[Mapping[str, Any]]) -> dict[tuple, Mapping[str, Any]]:
+    index: dict[tuple, Mapping[str, Any]] = {}
+    for r in rows:
+        key = (r["model"], r["checkpoint"], r["fold"], r["seed"])
+        if key in index:  # two evaluations of one run would make every statistic ambiguous
+            raise ValueError(f"duplicate result for model, checkpoint, fold, seed {key}")
+        index[key] = r
+    return index
+
+
+def build_tables(rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
+                 seeds: Sequence[int]) -> tuple[str, str]:
+    """(CSV text, Markdown text) of the rows of these folds and training seeds."""
+    index = _index(rows)
+    grids = [(model, checkpoint, _Grid(index, model, checkpoint, folds, seeds))
+             for model in _models(rows) for checkpoint in CHECKPOINTS]
     csv_buf = io.StringIO()
     writer = csv.writer(csv_buf, lineterminator="\n")
-    writer.writerow(["model", "checkpoint", "fold", "k", "method", "epoch"] + [m for m, _ in METRICS])
-    md = [f"Folds {', '.join(map(str, folds))}; values in %, mean = mean over these folds "
-          "(– when a fold is missing). selected = checkpoint chosen on the held-out select split; "
-          "last = final epoch."]
-    for model in _models(rows):
-        for checkpoint in CHECKPOINTS:
-            cells = [index.get((model, checkpoint, f)) for f in folds]
-            for f, r in zip(folds, cells):
-                if r is not None:
-                    writer.writerow([model, checkpoint, f, r["k"], r["method"], r["epoch"]]
-                                    + ["" if r[m] is None else f"{r[m]:.6f}" for m, _ in METRICS])
-            means = [_mean([None if r is None else r[m] for r in cells]) for m, _ in METRICS]
-            writer.writerow([model, checkpoint, "mean", "", "", ""] + ["" if v is None else f"{v:.6f}" for v in means])
+    writer.writerow(["model", "checkpoint", "fold", "seed", "k", "method", "epoch"] + [m for m, _ in METRICS])
+    for model, checkpoint, grid in grids:
+        for f in folds:
+            for s in seeds:
+                if (r := grid.cells[f, s]) is not None:
+                    writer.writerow([model, checkpoint, f, s, r["k"], r["method"], r["epoch"]]
+                                    + [_num(r[m]) for m, _ in METRICS])
+            stats = [grid.fold_stats(m, f) for m, _ in METRICS]
+            for label, which in (("mean", 0), ("std", 1)):
+                writer.writerow([model, checkpoint, f, label, grid.common("k", [f]), grid.common("method", [f]), ""]
+                                + [_num(v[which]) for v in stats])
+        k, method = grid.common("k", folds), grid.common("method", folds)
+        per_seed = [grid.seed_fold_means(m) for m, _ in METRICS]
+        for i, s in enumerate(seeds):
+            writer.writerow([model, checkpoint, "mean", s, k, method, ""] + [_num(v[i]) for v in per_seed])
+        stats = [grid.over_folds(m) for m, _ in METRICS]
+        for label, which in (("mean", 0), ("std", 1)):
+            writer.writerow([model, checkpoint, "mean", label, k, method, ""] + [_num(v[which]) for v in stats])
+    several = len(seeds) > 1
+    md = [f"Folds {', '.join(map(str, folds))}; {len(seeds)} training seed{'s' if several else ''} "
+          f"({', '.join(map(str, seeds))}); values in %, per fold the mean over the training seeds, "
+          "mean = mean over the seeds of each seed's mean over these folds; ± = sample standard deviation over "
+          "the training seeds (none with one seed); – when a fold or seed is missing. selected = checkpoint "
+          "chosen on the held-out select split; last = final epoch."]
+    # the paper's table: every model's novel mean with its base and all-class means beside it
+    md += ["", "### mean over folds", "", "| model | checkpoint | k | " + " | ".join(t for _, t in METRICS) + " |",
+           "|---|---|---|" + "---|" * len(METRICS)]
+    for model, checkpoint, grid in grids:
+        k = next((r["k"] for r in grid.cells.values() if r is not None), "")
+        md.append(f"| {model} | {checkpoint} | {k} | "
+                  + " | ".join(_cell(*grid.over_folds(m), several) for m, _ in METRICS) + " |")
     for metric, title in METRICS:
         md += ["", f"### {title}", "",
                "| model | checkpoint | k | " + " | ".join(f"fold{f}" for f in folds) + " | mean |",
                "|---|---|---|" + "---|" * (len(folds) + 1)]
-        for model in _models(rows):
-            for checkpoint in CHECKPOINTS:
-                cells = [index.get((model, checkpoint, f)) for f in folds]
-                values = [None if r is None else r[metric] for r in cells]
-                k = next((r["k"] for r in cells if r is not None), "")
-                md.append(f"| {model} | {checkpoint} | {k} | " + " | ".join(_fmt(v) for v in values)
-                          + f" | {_fmt(_mean(values))} |")
+        for model, checkpoint, grid in grids:
+            k = next((r["k"] for r in grid.cells.values() if r is not None), "")
+            md.append(f"| {model} | {checkpoint} | {k} | "
+                      + " | ".join(_cell(*grid.fold_stats(metric, f), several) for f in folds)
+                      + f" | {_cell(*grid.over_folds(metric), several)} |")
     return csv_buf.getvalue(), "\n".join(md) + "\n"
 
 
-def write_tables(out_dir: str | Path, rows: Sequence[Mapping[str, Any]], folds: Sequence[int]) -> None:
-    text_csv, text_md = build_tables(rows, folds)
+def write_tables(out_dir: str | Path, rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
+                 seeds: Sequence[int], selection_rows: Sequence[Mapping[str, Any]] = ()) -> None:
+    """results.csv and results.md (see build_tables), and with `selection_rows` (collect_selection)
+    selection.csv and selection.md; each written atomically."""
+    text_csv, text_md = build_tables(rows, folds, seeds)
     atomic_write_text(Path(out_dir) / "results.csv", text_csv)
     atomic_write_text(Path(out_dir) / "results.md", text_md)
+    if selection_rows:
+        text_csv, text_md = build_selection_tables(selection_rows, folds, seeds)
+        atomic_write_text(Path(out_dir) / "selection.csv", text_csv)
+        atomic_write_text(Path(out_dir) / "selection.md", text_md)
+
+
+# --- checkpoint selection against the evaluation split (evaluation.per_epoch) ----------------------
+def _rho(value: float | None) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.2f}"
+
+
+SELECTION_FIELDS = (
+    ("spearman", "Spearman rank correlation over the epochs between the selection score and the evaluation "
+                 "split's mIoU (novel for fine-tuned models, base for the base model)", _rho),
+    ("regret", "evaluation mIoU of the best epoch minus that of the selected epoch (points)", _fmt),
+)
+
+
+def collect_selection(entries: Iterable[tuple[int, int, str, str | Path]]) -> list[dict[str, Any]]:
+    """Rows (fold, seed, model, spearman, regret, epochs) of the evaluations whose metrics.json has
+    the per-epoch `selection` agreement (evaluation/selection.py)."""
+    rows = []
+    for fold, seed, model, path in entries:
+        selection = read_json(path).get("selection")
+        if selection is not None:
+            rows.append({"fold": int(fold), "seed": int(seed), "model": model, "checkpoint": "selected",
+                         **{key: selection[key] for key in ("spearman", "regret", "selected_epoch", "best_epoch")}})
+    return rows
+
+
+def build_selection_tables(rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
+                           seeds: Sequence[int]) -> tuple[str, str]:
+    """(CSV text, Markdown text): per model and fold, the agreement of selection with the evaluation
+    split, mean ± std over the training seeds as in build_tables."""
+    index = _index(rows)
+    several = len(seeds) > 1
+    csv_buf = io.StringIO()
+    writer = csv.writer(csv_buf, lineterminator="\n")
+    writer.writerow(["model", "fold", "seed", "selected_epoch", "best_epoch", "spearman", "regret"])
+    for r in sorted(rows, key=lambda r: (_models(rows).index(r["model"]), r["fold"], r["seed"])):
+        writer.writerow([r["model"], r["fold"], r["seed"], r["selected_epoch"], r["best_epoch"],
+                         _num(r["spearman"]), _num(r["regret"])])
+    md = [f"Checkpoint selection against the evaluation split (evaluation.per_epoch), folds "
+          f"{', '.join(map(str, folds))}, training seeds {', '.join(map(str, seeds))}; mean ± sample standard "
+          "deviation over the seeds as in results.md."]
+    for field, title, fmt in SELECTION_FIELDS:
+        md += ["", f"### {title}", "", "| model | " + " | ".join(f"fold{f}" for f in folds) + " | mean |",
+               "|---|" + "---|" * (len(folds) + 1)]
+        for model in _models(rows):
+            grid = _Grid(index, model, "selected", folds, seeds)
+            md.append(f"| {model} | " + " | ".join(_cell(*grid.fold_stats(field, f), several, fmt) for f in folds)
+                      + f" | {_cell(*grid.over_folds(field), several, fmt)} |")
+    return csv_buf.getvalue(), "\n".join(md) + "\n"
 
 
 # --- seeds (ICD) over folds -----------------------------------------------------------------------

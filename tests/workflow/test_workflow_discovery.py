@@ -1,10 +1,11 @@
-"""The discovery rules of the DAG on the tiny generated dataset (the session's whole tiny run): base ->
+"""The discovery rules of the DAG on the tiny generated dataset (the test run's whole tiny run): base ->
 pseudo-labels -> basic -> ranking -> EUMS -> evaluation tables; the ablation rows as targets."""
 import csv
+import shutil
 
 import pytest
 import yaml
-from workflow_helpers import TINY, planned_jobs
+from workflow_helpers import TINY, planned_jobs, snakemake
 
 from ncdss_core.provenance.atomic import read_json
 
@@ -18,12 +19,12 @@ def test_tiny_discovery_chain_tables_pseudo_labels_and_ranking(tiny_run):
     assert {r["fold"] for r in rows} == {"0", "mean"}
     assert {r["k"] for r in rows if r["model"] == "ablation_no_overclustering" and r["fold"] == "0"} == {"5"}
     assert "novel mIoU" in (tiny_run / TARGET / "results.md").read_text()
-    quality = read_json(tiny_run / "results/discovery/fold0/pseudo_labels/k10/provenance.json")["metrics"]
+    quality = read_json(tiny_run / "results/discovery/fold0/rep0/pseudo_labels/k10/provenance.json")["metrics"]
     assert 0 <= quality["novel_miou"] <= 1 and quality["method"] == "majority"
-    quality5 = read_json(tiny_run / "results/discovery/fold0/pseudo_labels/k5/provenance.json")["metrics"]
+    quality5 = read_json(tiny_run / "results/discovery/fold0/rep0/pseudo_labels/k5/provenance.json")["metrics"]
     assert quality5["method"] == "hungarian"
-    clean = (tiny_run / "results/finetune/fold0/ranking/clean.txt").read_text().split()
-    unclean = (tiny_run / "results/finetune/fold0/ranking/unclean.txt").read_text().split()
+    clean = (tiny_run / "results/finetune/fold0/rep0/ranking/clean.txt").read_text().split()
+    unclean = (tiny_run / "results/finetune/fold0/rep0/ranking/unclean.txt").read_text().split()
     assert len(clean) == int(0.67 * (len(clean) + len(unclean)))
 
 
@@ -37,3 +38,21 @@ def test_each_ablation_row_is_a_target(tiny_run, tmp_path):
     # three new rows (no_overclustering exists); no new clustering, basic, EUMS or base model
     assert jobs["finetune"] == 3 and jobs["evaluate"] == 3
     assert not {"clustering", "base_model"} & set(jobs)
+
+
+def test_a_second_replicate_adds_its_own_chain_with_the_next_training_seed(tiny_run, tmp_path):
+    config = yaml.safe_load(TINY.read_text())
+    config["replicates"] = 2
+    path = tmp_path / "replicates.yaml"
+    path.write_text(yaml.safe_dump(config))
+    # replicate 0 and everything before the base model (data, splits, ICD) are kept
+    assert planned_jobs(tiny_run, configfile=path) == {
+        "base_model": 1, "base_removal": 2, "clustering": 2, "pseudo_labels": 2, "finetune": 3,
+        "ranking": 1, "evaluate": 4, "tables": 1, "report_tables": 1, "all": 1}
+    work = tmp_path / "work"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    snakemake(work, "--cores", "1", "results/base/fold0/rep1/model", configfile=path)
+    first, second = (read_json(work / f"results/base/fold0/rep{r}/model/provenance.json") for r in (0, 1))
+    assert (first["params"]["seed"], second["params"]["seed"]) == (config["seed"], config["seed"] + 1)
+    assert ((work / "results/base/fold0/rep0/model/model.pt").read_bytes()
+            != (work / "results/base/fold0/rep1/model/model.pt").read_bytes())

@@ -109,3 +109,13 @@ def test_trunk_init_is_checked_against_backbone_and_weights(default_config, tmp_
     validate_config(copy.deepcopy(config), base_dir=REPO)
     config["weak"]["model"]["init"] = "random"
     assert "set init: file to load it" in _error(config)
+
+
+def test_per_epoch_evaluation_is_refused_under_weak_supervision(default_config):
+    config = copy.deepcopy(default_config)
+    config["base"]["supervision"] = "weak"
+    config["evaluation"]["per_epoch"] = True
+    with pytest.raises(ConfigError, match="evaluation.per_epoch: evaluates against ground-truth masks"):
+        validate_config(config, base_dir=REPO)
+    config["base"]["supervision"] = "full"
+    assert validate_config(config, base_dir=REPO)["evaluation"]["per_epoch"] is True

@@ -1,10 +1,21 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 from config_defaults import section
 
-from ncdss_core.discovery.eums import EUMSStep, clean_step, ema_update, make_teacher, rampup_weight, reassign
+import copy
+
+from ncdss_core.discovery.eums import (
+    EUMSStep,
+    TeacherRecord,
+    clean_step,
+    ema_update,
+    make_teacher,
+    rampup_weight,
+    reassign,
+)
 from ncdss_core.discovery.losses import cross_entropy
 from ncdss_core.models.segmodel import ModelSpec, build_model
 
@@ -65,3 +76,50 @@ def test_reassignment_keeps_the_lower_entropy_half():
     clean, moved = reassign(["a", "b", "c", "d", "e"], scores, 0.5)
     assert clean == ["b", "d"] and sorted(moved) == ["a", "c", "e"]
     assert moved == ["a", "e", "c"]
+
+
+def test_teacher_record_shares_scores_and_loss_terms_of_an_epoch():
+    # B = 2 base, N = 2 novel, k = 3 clusters: teacher labels 0 bg, 1-2 base, 3-5 clusters
+    record = TeacherRecord(num_base=2, num_novel=2, k=3, matching="majority", with_truth=True)
+    truth = torch.tensor([[[0, 1, 3, 3], [4, 4, 3, 255]]])   # ground truth: 0, base 1, novel 3 and 4
+    target = torch.tensor([[[0, 1, 3, 0], [5, 5, 2, 4]]])    # the teacher's labels
+    record.add(target, truth, supervised=1.0, self_training=0.5)
+    record.add(target, truth, supervised=3.0, self_training=1.5)
+    fields = record.fields()
+    assert fields["loss_supervised"] == 2.0 and fields["loss_self_training"] == 1.0
+    assert fields["teacher_background"] == pytest.approx(2 / 8)
+    assert fields["teacher_base"] == pytest.approx(2 / 8)
+    assert fields["teacher_novel"] == pytest.approx(4 / 8)
+    # novel truth pixels (ignore excluded): 3 of class 3 (one called bg, one base), 2 of class 4
+    assert fields["teacher_novel_as_background"] == pytest.approx(1 / 5)
+    assert fields["teacher_novel_as_base"] == pytest.approx(1 / 5)
+    # majority matching: cluster 3 -> novel class 3 (IoU 1/3), cluster 5 -> novel class 4 (IoU 1)
+    assert fields["teacher_novel_miou"] == pytest.approx((1 / 3 + 1.0) / 2)
+    assert fields["teacher_base_miou"] == pytest.approx((1.0 + 0.0) / 2)
+    # read once per epoch: the next epoch starts from nothing
+    empty = record.fields()
+    assert empty["loss_supervised"] == 0.0 and empty["teacher_novel"] == 0.0
+
+
+def test_the_unclean_ground_truth_never_reaches_the_loss_or_the_teacher():
+    torch.manual_seed(0)
+    student = build_model(SPEC)
+    teacher = make_teacher(student, reinit=True)
+    x = torch.randn(2, 3, 16, 16)
+    y = torch.randint(0, 5, (2, 16, 16))
+    losses, teachers = [], []
+    for unclean_label, record in ((torch.zeros_like(y), None),
+                                  (torch.randint(0, 5, (2, 16, 16)), TeacherRecord(1, 2, 3, "auto", True))):
+        s, t = copy.deepcopy(student), copy.deepcopy(teacher)
+        step = EUMSStep(teacher=t, momentum=0.99, threshold=0.0, rampup_coefficient=1.0, rampup_length=0,
+                        record=record)
+        torch.manual_seed(1)  # the same dropout in both runs
+        batch = {"base": {"image": x, "label": y}, "clean": {"image": x, "label": y},
+                 "unclean": {"image": x, "strong": x + 0.1, "label": unclean_label}}
+        s.train()
+        losses.append(step(s, batch, 3))
+        teachers.append(t.state_dict())
+    assert torch.equal(losses[0], losses[1])
+    assert all(torch.equal(teachers[0][key], teachers[1][key]) for key in teachers[0])
+    # and the record of the second run says what its teacher did
+    assert np.isfinite(step.epoch_fields(student)["teacher_novel_miou"])

@@ -110,28 +110,3 @@ def test_model_dir_evaluation_scores_both_checkpoints(chain, tmp_path):
     lines = (tmp_path / "metrics.md").read_text().splitlines()
     assert lines[0].startswith("| checkpoint | epoch |") and lines[2].startswith(
         f"| selected | {result['selected_epoch']} | 0 | none |")
-
-
-def test_tables_per_fold_and_mean_over_folds(tmp_path):
-    import json
-
-    from ncdss_core.evaluation.tables import build_tables, collect
-
-    def scores(novel, k=10):
-        return {"novel_miou": novel, "base_miou": 0.5, "all_miou": 0.4, "k": k, "method": "majority"}
-
-    entries = []
-    for fold, basic, eums in [(0, 0.2, 0.3), (1, 0.4, 0.5)]:
-        for model, value in (("basic", basic), ("eums", eums)):
-            path = tmp_path / f"{fold}_{model}.json"
-            path.write_text(json.dumps({"selected": scores(value), "last": scores(value / 2),
-                                        "selected_epoch": 3, "last_epoch": 9}))
-            entries.append((fold, model, path))
-    rows = collect(entries)
-    text_csv, text_md = build_tables(rows, [0, 1])
-    assert "| basic | selected | 10 | 20.00 | 40.00 | 30.00 |" in text_md
-    assert "| eums | last | 10 | 15.00 | 25.00 | 20.00 |" in text_md
-    assert "eums,selected,mean,,,,0.400000" in text_csv
-    # a missing fold leaves the mean empty rather than averaging fewer folds
-    _, partial = build_tables(rows, [0, 1, 2])
-    assert "| basic | selected | 10 | 20.00 | 40.00 | – | – |" in partial

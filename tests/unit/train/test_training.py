@@ -162,3 +162,28 @@ def test_a_diverging_base_training_stops_before_any_checkpoint(dataset, tmp_path
     with pytest.raises(FloatingPointError, match=r"base: loss (inf|nan) at epoch 0, iteration 2; last finite loss \d"):
         runners.train_base_model(dataset, 0, ids, ids[:4], MODEL, base_cfg, 0, tmp_path / "m")
     assert not (tmp_path / "m").exists()
+
+
+def test_per_epoch_evaluation_records_val_scores_and_changes_no_weight(dataset, tmp_path):
+    from ncdss_core.discovery.runners import train_base_model
+    from ncdss_core.evaluation.evaluate import scores_of
+    from ncdss_core.models.segmodel import load_checkpoint
+
+    ids = list(dataset.ids("trainaug"))
+    base_cfg = section("base", epochs=2, batch_size=4, decay_epochs=[0], selection="best")
+    per_epoch = {"per_epoch": True, "split": "val", "matching": "auto"}
+    runs = {}
+    for name, setting in (("off", None), ("on", per_epoch)):
+        runs[name] = train_base_model(dataset, 0, ids, ids[:4], MODEL, base_cfg, 0, tmp_path / name,
+                                      per_epoch=setting)
+    off, on = runs["off"], runs["on"]
+    assert "val_base_miou" not in off.history[0]
+    assert [h["select_score"] for h in on.history] == [h["select_score"] for h in off.history]
+    for checkpoint in ("model.pt", "last.pt"):
+        a, b = (load_checkpoint(tmp_path / name / checkpoint)[0].state_dict() for name in ("off", "on"))
+        assert all(torch.equal(a[key], b[key]) for key in a), checkpoint
+    # the last epoch's record is what the evaluate rule would measure on val for last.pt
+    last = load_checkpoint(tmp_path / "on" / "last.pt")[0]
+    expected = scores_of(last, dataset, dataset.ids("val"), "val", 0, MODEL["input_size"], "auto")
+    assert on.history[-1]["val_base_miou"] == pytest.approx(expected["base_miou"])
+    assert on.history[-1]["val_all_miou"] == pytest.approx(expected["all_miou"])

@@ -1,0 +1,128 @@
+"""The discovery tables (rule tables): per fold and mean over folds, over several training seeds."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from ncdss_core.evaluation.tables import build_tables, collect, write_tables
+
+
+def scores(novel: float | None, k: int = 10) -> dict:
+    return {"novel_miou": novel, "base_miou": 0.5, "all_miou": 0.4, "k": k, "method": "majority"}
+
+
+def write_metrics(tmp_path: Path, values: dict[tuple[int, int, str], float]) -> list[tuple]:
+    """(fold, seed, model, path) entries; the last checkpoint scores half the selected one."""
+    entries = []
+    for (fold, seed, model), value in values.items():
+        path = tmp_path / f"{fold}_{seed}_{model}.json"
+        path.write_text(json.dumps({"selected": scores(value), "last": scores(value / 2),
+                                    "selected_epoch": 3, "last_epoch": 9}))
+        entries.append((fold, seed, model, path))
+    return entries
+
+
+# novel mIoU of "basic" (selected): fold 0 over seeds 1, 2, 3 -> mean 0.30, std 0.10;
+# fold 1 -> mean 0.50, std 0.10; per-seed fold means 0.35, 0.35, 0.50 -> mean 0.40, std 0.0866
+BASIC = {(0, 1): 0.20, (0, 2): 0.30, (0, 3): 0.40, (1, 1): 0.50, (1, 2): 0.40, (1, 3): 0.60}
+
+
+@pytest.fixture
+def three_seeds(tmp_path):
+    values = {(f, s, "basic"): v for (f, s), v in BASIC.items()}
+    values.update({(f, s, "eums"): 0.6 for f in (0, 1) for s in (1, 2, 3)})
+    return collect(write_metrics(tmp_path, values))
+
+
+def csv_rows(text: str) -> dict[tuple[str, str, str, str], dict]:
+    return {(r["model"], r["checkpoint"], r["fold"], r["seed"]): r for r in csv.DictReader(io.StringIO(text))}
+
+
+def test_one_seed_tables_per_fold_and_mean_over_folds(tmp_path):
+    values = {(0, 7, "basic"): 0.2, (0, 7, "eums"): 0.3, (1, 7, "basic"): 0.4, (1, 7, "eums"): 0.5}
+    rows = collect(write_metrics(tmp_path, values))
+    assert rows[0] == {"fold": 0, "seed": 7, "model": "basic", "checkpoint": "selected", "k": 10,
+                       "method": "majority", "epoch": 3, "novel_miou": 0.2, "base_miou": 0.5, "all_miou": 0.4}
+    text_csv, text_md = build_tables(rows, [0, 1], [7])
+    assert "| basic | selected | 10 | 20.00 | 40.00 | 30.00 |" in text_md
+    assert "| eums | last | 10 | 15.00 | 25.00 | 20.00 |" in text_md
+    assert "±" not in text_md.split("\n", 1)[1]  # no spread to show with a single seed
+    assert "1 training seed (7)" in text_md.splitlines()[0]
+    lines = text_csv.splitlines()
+    assert lines[0] == "model,checkpoint,fold,seed,k,method,epoch,novel_miou,base_miou,all_miou"
+    assert "eums,selected,1,7,10,majority,3,0.500000,0.500000,0.400000" in lines
+    assert "eums,selected,mean,mean,10,majority,,0.400000,0.500000,0.400000" in lines
+    assert "eums,selected,mean,std,10,majority,,,," in lines  # undefined with one seed
+    assert "eums,selected,0,std,10,majority,,,," in lines
+    # a missing fold leaves the mean empty rather than averaging fewer folds
+    _, partial = build_tables(rows, [0, 1, 2], [7])
+    assert "| basic | selected | 10 | 20.00 | 40.00 | – | – |" in partial
+
+
+def test_mean_and_sample_std_over_seeds_per_fold_and_over_folds(three_seeds):
+    text_csv, text_md = build_tables(three_seeds, [0, 1], [1, 2, 3])
+    header = text_md.splitlines()[0]
+    assert "Folds 0, 1; 3 training seeds (1, 2, 3)" in header and "sample standard deviation" in header
+    assert "| model | checkpoint | k | fold0 | fold1 | mean |" in text_md
+    assert "| basic | selected | 10 | 30.00 ± 10.00 | 50.00 ± 10.00 | 40.00 ± 8.66 |" in text_md
+    assert "| basic | last | 10 | 15.00 ± 5.00 | 25.00 ± 5.00 | 20.00 ± 4.33 |" in text_md
+    assert "| eums | selected | 10 | 60.00 ± 0.00 | 60.00 ± 0.00 | 60.00 ± 0.00 |" in text_md
+    assert "| basic | selected | 10 | 50.00 ± 0.00 |" in text_md  # the base mIoU table
+    # the summary: novel, base and all-class means over folds side by side
+    summary = text_md.split("### mean over folds", 1)[1].split("###", 1)[0]
+    assert "| basic | selected | 10 | 40.00 ± 8.66 | 50.00 ± 0.00 | 40.00 ± 0.00 |" in summary
+    rows = csv_rows(text_csv)
+    assert rows["basic", "selected", "0", "2"]["novel_miou"] == "0.300000"
+    assert rows["basic", "selected", "0", "mean"]["novel_miou"] == "0.300000"
+    assert rows["basic", "selected", "0", "std"]["novel_miou"] == "0.100000"
+    assert rows["basic", "selected", "1", "std"]["novel_miou"] == "0.100000"
+    assert [rows["basic", "selected", "mean", s]["novel_miou"] for s in "123"] == ["0.350000", "0.350000",
+                                                                                  "0.500000"]
+    assert rows["basic", "selected", "mean", "mean"]["novel_miou"] == "0.400000"
+    assert rows["basic", "selected", "mean", "std"]["novel_miou"] == "0.086603"
+    assert rows["basic", "selected", "mean", "std"]["base_miou"] == "0.000000"
+    # every seed row, then per fold mean and std, then the fold mean: per seed, mean, std
+    order = [(r["fold"], r["seed"]) for r in csv.DictReader(io.StringIO(text_csv))
+             if r["model"] == "basic" and r["checkpoint"] == "selected"]
+    assert order == [("0", "1"), ("0", "2"), ("0", "3"), ("0", "mean"), ("0", "std"),
+                     ("1", "1"), ("1", "2"), ("1", "3"), ("1", "mean"), ("1", "std"),
+                     ("mean", "1"), ("mean", "2"), ("mean", "3"), ("mean", "mean"), ("mean", "std")]
+    models = list(dict.fromkeys((r["model"], r["checkpoint"]) for r in csv.DictReader(io.StringIO(text_csv))))
+    assert models == [("basic", "selected"), ("basic", "last"), ("eums", "selected"), ("eums", "last")]
+
+
+def test_a_missing_seed_leaves_its_fold_and_the_mean_over_folds_empty(three_seeds):
+    rows = [r for r in three_seeds if not (r["model"] == "basic" and r["fold"] == 1 and r["seed"] == 3)]
+    text_csv, text_md = build_tables(rows, [0, 1], [1, 2, 3])
+    assert "| basic | selected | 10 | 30.00 ± 10.00 | – | – |" in text_md
+    assert "| eums | selected | 10 | 60.00 ± 0.00 | 60.00 ± 0.00 | 60.00 ± 0.00 |" in text_md
+    by_key = csv_rows(text_csv)
+    assert ("basic", "selected", "1", "3") not in by_key
+    assert by_key["basic", "selected", "1", "mean"]["novel_miou"] == ""
+    assert by_key["basic", "selected", "1", "std"]["novel_miou"] == ""
+    assert by_key["basic", "selected", "mean", "1"]["novel_miou"] == "0.350000"  # seed 1 has both folds
+    assert by_key["basic", "selected", "mean", "3"]["novel_miou"] == ""
+    assert by_key["basic", "selected", "mean", "mean"]["novel_miou"] == ""
+    # a seed asked for but never trained leaves every cell empty
+    _, unknown = build_tables(three_seeds, [0, 1], [1, 2, 3, 4])
+    assert "| basic | selected | 10 | – | – | – |" in unknown
+
+
+def test_null_metric_and_duplicate_runs(three_seeds):
+    rows = [dict(r, novel_miou=None) if r["model"] == "eums" and r["fold"] == 0 and r["seed"] == 2 else r
+            for r in three_seeds]
+    _, text_md = build_tables(rows, [0, 1], [1, 2, 3])
+    assert "| eums | selected | 10 | – | 60.00 ± 0.00 | – |" in text_md
+    with pytest.raises(ValueError, match="duplicate"):
+        build_tables(three_seeds + three_seeds[:1], [0, 1], [1, 2, 3])
+
+
+def test_written_atomically_as_csv_and_markdown(tmp_path, three_seeds):
+    write_tables(tmp_path / "out", three_seeds, [0, 1], [1, 2, 3])
+    text_csv, text_md = build_tables(three_seeds, [0, 1], [1, 2, 3])
+    assert (tmp_path / "out" / "results.csv").read_text() == text_csv
+    assert (tmp_path / "out" / "results.md").read_text() == text_md
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["results.csv", "results.md"]
