@@ -30,6 +30,7 @@ wildcard_constraints:
     fold="[0-4]|all",
     shard="[0-9]{3}",
     replicate="[0-9]+",
+    supervision="full|weak",
     model=one_of(MODELS),
     finetuned_model=one_of(FINETUNED_MODELS),
 

@@ -75,7 +75,7 @@ class StageJob:
 
 def stage_jobs(k: int) -> list[StageJob]:
     """Measured jobs in DAG order; k is the config's discovery.k."""
-    weak, disc, ft = "results/weak/fold0", "results/discovery/fold0/rep0", "results/finetune/fold0/rep0"
+    weak, disc, ft = "results/weak/fold0", "results/discovery/fold0/full/rep0", "results/finetune/fold0/full/rep0"
     return [
         StageJob("index", "index_dataset", "results/dataset", "data/index.py::index_dataset", True, _indexed),
         StageJob("superpixels", "superpixels", "results/superpixels/000",
@@ -92,7 +92,7 @@ def stage_jobs(k: int) -> list[StageJob]:
                  _every_variant),
         StageJob("CRF (every variant)", "crf", f"{weak}/crf/icd/000", "weak/crf.py::crf_shard", True,
                  _every_variant),
-        StageJob("base training, 1 epoch", "base_model", "results/base/fold0/rep0/model",
+        StageJob("base training, 1 epoch", "base_model", "results/base/fold0/full/rep0/model",
                  "discovery/runners.py::train_base_model", False, _epoch_streams),
         StageJob("base removal", "base_removal", f"{disc}/base_removal/000",
                  "discovery/base_removal.py::remove_base_shard", True, _metric("images")),
@@ -106,7 +106,7 @@ def stage_jobs(k: int) -> list[StageJob]:
                  _metric("images")),
         StageJob("EUMS training, 1 epoch", "finetune", f"{ft}/eums/model",
                  "discovery/runners.py::train_finetune_model", False, _epoch_streams),
-        StageJob("evaluation (EUMS model)", "evaluate", "results/eval/fold0/rep0/eums",
+        StageJob("evaluation (EUMS model)", "evaluate", "results/eval/fold0/full/rep0/eums",
                  "evaluation/evaluate.py::evaluate_model_dir", True, _val_images),
     ]
 

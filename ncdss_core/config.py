@@ -94,9 +94,11 @@ def semantic_problems(config: dict, base_dir: Path) -> list[str]:
                                 f"{len(novel_classes(kind, fold))} novel classes of fold {fold}")
     problems += _trunk_init_problems(config, base_dir)
     problems += _backbone_weights_problems(config, base_dir)
-    if _get(config, "evaluation.per_epoch") and _get(config, "base.supervision") == "weak":
+    supervision = _get(config, "base.supervision")
+    if _get(config, "evaluation.per_epoch") and "full" not in ([supervision] if isinstance(supervision, str) else supervision or []):
         problems.append("config key evaluation.per_epoch: evaluates against ground-truth masks during "
-                        "training, which base.supervision weak rules out (it reads no pixel label)")
+                        "training, which base.supervision weak rules out (it reads no pixel label); it applies "
+                        "to the runs under full supervision")
     ratio = _get(config, "finetune.clean_ratio")
     if isinstance(ratio, (int, float)) and not 0 < ratio < 1:
         problems.append(f"config key finetune.clean_ratio: {ratio} is outside (0, 1)")

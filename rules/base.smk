@@ -6,11 +6,11 @@ rule base_model:
     input:
         unpack(base_model_inputs),
     output:
-        directory("results/base/fold{fold}/rep{replicate}/model"),
+        directory("results/base/fold{fold}/{supervision}/rep{replicate}/model"),
     log:
-        "logs/base_model/fold{fold}_rep{replicate}.log",
+        "logs/base_model/fold{fold}_{supervision}_rep{replicate}.log",
     benchmark:
-        "results/benchmarks/base_model/fold{fold}_rep{replicate}.tsv"
+        "results/benchmarks/base_model/fold{fold}_{supervision}_rep{replicate}.tsv"
     wildcard_constraints:
         fold="[0-4]",
     conda:
@@ -18,9 +18,9 @@ rule base_model:
     params:
         dataset=dataset_params(),
         model=tracked("model"),
-        base=tracked("base"),
+        base=base_params,
         amp=tracked("compute.amp"),
-        per_epoch=per_epoch_evaluation(),
+        per_epoch=per_epoch_evaluation,
         seed=replicate_seed,
     script:
         "../workflow_scripts/base_model.py"

@@ -20,6 +20,13 @@ FOLDS = [int(f) for f in config["folds"]]
 N_SHARDS = int(config["dataset"]["shards"])
 SHARDS = [shard_name(s) for s in range(N_SHARDS)]
 DATASET_KIND = config["dataset"]["kind"]
+# the base supervisions the discovery chain runs under (base.supervision: one or a list); the first
+# is the one the report shows
+SUPERVISIONS = (
+    [config["base"]["supervision"]]
+    if isinstance(config["base"]["supervision"], str)
+    else list(config["base"]["supervision"])
+)
 DATASET_ROOT = config["dataset"]["root"]
 DATASET = "results/dataset"
 # the trainings read their images through it under dataset.array_store (rule array_store)
@@ -61,8 +68,9 @@ def array_store_input(wildcards=None):
     return {"store": ARRAY_STORE} if config["dataset"]["array_store"] else {}
 
 
-def splits_dir(fold):
-    return f"results/splits/fold{fold}"
+def splits_dir(fold, supervision):
+    """The fold's lists, class presence from the label maps (full) or the image-level labels (weak)."""
+    return f"results/splits/fold{fold}/{supervision}"
 
 
 def dataset_source():
@@ -75,24 +83,25 @@ def dataset_source():
 
 
 def data_targets():
-    return [DATASET] + [splits_dir(f) for f in FOLDS]
+    return [DATASET] + [splits_dir(f, s) for f in FOLDS for s in SUPERVISIONS]
 
 
 # --- report ---------------------------------------------------------------------------------
 def report_inputs(wildcards):
-    """Finished artifacts the report figures of one fold are drawn from (its first replicate)."""
-    fold, replicate = wildcards.fold, 0
+    """Finished artifacts the report figures of one fold are drawn from (its first supervision and
+    replicate)."""
+    fold, run = wildcards.fold, (SUPERVISIONS[0], 0)
     weak = weak_fold(fold)
     return {
         **pretrained_trunk_input(),  # for its curve (rules/weak_common.smk)
         "dataset": DATASET,
         "seed_eval": f"results/weak/fold{weak}/seed_eval",
         "icd_model": f"results/weak/fold{weak}/icd_model",
-        "ranking": ranking_dir(fold, replicate),
-        "pseudo_labels": pseudo_labels_dir(fold, replicate, variant_k("basic", fold)),
-        "base": model_dir(fold, replicate, "base"),
-        "basic": model_dir(fold, replicate, "basic"),
-        "eums": model_dir(fold, replicate, "eums"),
+        "ranking": ranking_dir(fold, *run),
+        "pseudo_labels": pseudo_labels_dir(fold, *run, variant_k("basic", fold)),
+        "base": model_dir(fold, *run, "base"),
+        "basic": model_dir(fold, *run, "basic"),
+        "eums": model_dir(fold, *run, "eums"),
         "shards": expand(
             "results/weak/fold{weak}/{stage}/{variant}/{shard}",
             weak=weak,

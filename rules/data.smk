@@ -57,11 +57,11 @@ rule splits:
     input:
         dataset=DATASET,
     output:
-        directory("results/splits/fold{fold}"),
+        directory("results/splits/fold{fold}/{supervision}"),
     log:
-        "logs/splits/fold{fold}.log",
+        "logs/splits/fold{fold}_{supervision}.log",
     benchmark:
-        "results/benchmarks/splits/fold{fold}.tsv"
+        "results/benchmarks/splits/fold{fold}_{supervision}.tsv"
     wildcard_constraints:
         fold="[0-4]",
     conda:
@@ -69,9 +69,7 @@ rule splits:
     params:
         kind=DATASET_KIND,
         # under weak supervision no pixel label is read: class presence comes from image labels
-        labels_from=(
-            "image_labels" if config["base"]["supervision"] == "weak" else "classes"
-        ),
+        labels_from=lambda wc: "image_labels" if wc.supervision == "weak" else "classes",
         selection_fraction=tracked("splits.selection_fraction"),
         seed=tracked("seed"),
     script:

@@ -5,16 +5,17 @@
 
 rule base_removal:
     input:
+        unpack(removal_inputs),
         dataset=DATASET,
-        splits=lambda wc: splits_dir(wc.fold),
-        base_model=lambda wc: base_model_dir(wc.fold, wc.replicate),
         saliency="results/saliency/{shard}",
     output:
-        directory("results/discovery/fold{fold}/rep{replicate}/base_removal/{shard}"),
+        directory(
+            "results/discovery/fold{fold}/{supervision}/rep{replicate}/base_removal/{shard}"
+        ),
     log:
-        "logs/base_removal/fold{fold}_rep{replicate}_{shard}.log",
+        "logs/base_removal/fold{fold}_{supervision}_rep{replicate}_{shard}.log",
     benchmark:
-        "results/benchmarks/base_removal/fold{fold}_rep{replicate}_{shard}.tsv"
+        "results/benchmarks/base_removal/fold{fold}_{supervision}_rep{replicate}_{shard}.tsv"
     wildcard_constraints:
         fold="[0-4]",
     conda:
@@ -33,11 +34,13 @@ rule clustering:
     input:
         removal=removal_shards,
     output:
-        directory("results/discovery/fold{fold}/rep{replicate}/clusters/k{k}"),
+        directory(
+            "results/discovery/fold{fold}/{supervision}/rep{replicate}/clusters/k{k}"
+        ),
     log:
-        "logs/clustering/fold{fold}_rep{replicate}_k{k}.log",
+        "logs/clustering/fold{fold}_{supervision}_rep{replicate}_k{k}.log",
     benchmark:
-        "results/benchmarks/clustering/fold{fold}_rep{replicate}_k{k}.tsv"
+        "results/benchmarks/clustering/fold{fold}_{supervision}_rep{replicate}_k{k}.tsv"
     wildcard_constraints:
         fold="[0-4]",
         k="[0-9]+",
@@ -53,14 +56,16 @@ rule clustering:
 rule pseudo_labels:
     input:
         dataset=DATASET,
-        clusters="results/discovery/fold{fold}/rep{replicate}/clusters/k{k}",
+        clusters="results/discovery/fold{fold}/{supervision}/rep{replicate}/clusters/k{k}",
         removal=removal_shards,
     output:
-        directory("results/discovery/fold{fold}/rep{replicate}/pseudo_labels/k{k}"),
+        directory(
+            "results/discovery/fold{fold}/{supervision}/rep{replicate}/pseudo_labels/k{k}"
+        ),
     log:
-        "logs/pseudo_labels/fold{fold}_rep{replicate}_k{k}.log",
+        "logs/pseudo_labels/fold{fold}_{supervision}_rep{replicate}_k{k}.log",
     benchmark:
-        "results/benchmarks/pseudo_labels/fold{fold}_rep{replicate}_k{k}.tsv"
+        "results/benchmarks/pseudo_labels/fold{fold}_{supervision}_rep{replicate}_k{k}.tsv"
     wildcard_constraints:
         fold="[0-4]",
         k="[0-9]+",

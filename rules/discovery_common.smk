@@ -25,48 +25,55 @@ def replicate_seed(wildcards):
 
 
 # --- paths --------------------------------------------------------------------------------------
-# Everything from the base model on is per fold and replicate: results/<family>/fold{f}/rep{r}/...
-def run_dir(family, fold, replicate):
-    return f"results/{family}/fold{fold}/rep{replicate}"
+# Everything from the base model on is per fold, supervision and replicate (a "run"):
+# results/<family>/fold{f}/{supervision}/rep{r}/...
+def run_dir(family, fold, supervision, replicate):
+    return f"results/{family}/fold{fold}/{supervision}/rep{replicate}"
 
 
-def base_model_dir(fold, replicate):
-    return f"{run_dir('base', fold, replicate)}/model"
+def base_model_dir(fold, supervision, replicate):
+    return f"{run_dir('base', fold, supervision, replicate)}/model"
 
 
-def removal_dir(fold, replicate, shard):
-    return f"{run_dir('discovery', fold, replicate)}/base_removal/{shard}"
+def removal_dir(fold, supervision, replicate, shard):
+    return f"{run_dir('discovery', fold, supervision, replicate)}/base_removal/{shard}"
 
 
-def pseudo_labels_dir(fold, replicate, k):
-    return f"{run_dir('discovery', fold, replicate)}/pseudo_labels/k{k}"
+def pseudo_labels_dir(fold, supervision, replicate, k):
+    return f"{run_dir('discovery', fold, supervision, replicate)}/pseudo_labels/k{k}"
 
 
-def model_dir(fold, replicate, model):
+def model_dir(fold, supervision, replicate, model):
     """base, basic, eums or ablation_<row> -> its model directory."""
     if model == "base":
-        return base_model_dir(fold, replicate)
-    return f"{run_dir('finetune', fold, replicate)}/{model}/model"
+        return base_model_dir(fold, supervision, replicate)
+    return f"{run_dir('finetune', fold, supervision, replicate)}/{model}/model"
 
 
-def ranking_dir(fold, replicate):
-    return f"{run_dir('finetune', fold, replicate)}/ranking"
+def ranking_dir(fold, supervision, replicate):
+    return f"{run_dir('finetune', fold, supervision, replicate)}/ranking"
+
+
+def _run(wildcards):
+    """(fold, supervision, replicate) of a job."""
+    return wildcards.fold, wildcards.supervision, wildcards.replicate
 
 
 # --- input functions ----------------------------------------------------------------------------
-def base_model_inputs(wildcards):
-    inputs = {
-        "dataset": DATASET,
-        "splits": splits_dir(wildcards.fold),
-        **array_store_input(),
-    }
-    if config["base"]["supervision"] == "weak":
+def _supervision_inputs(wildcards):
+    """The fold's lists of this supervision and, under weak supervision, the ICD labels."""
+    inputs = {"splits": splits_dir(wildcards.fold, wildcards.supervision)}
+    if wildcards.supervision == "weak":
         inputs["weak_labels"] = weak_labels_dir(wildcards.fold)
     return inputs
 
 
+def base_model_inputs(wildcards):
+    return {"dataset": DATASET, **_supervision_inputs(wildcards), **array_store_input()}
+
+
 def removal_shards(wildcards):
-    return [removal_dir(wildcards.fold, wildcards.replicate, shard) for shard in SHARDS]
+    return [removal_dir(*_run(wildcards), shard) for shard in SHARDS]
 
 
 def variant_k(name, fold):
@@ -76,30 +83,39 @@ def variant_k(name, fold):
 def finetune_inputs(wildcards):
     """What the fine-tuning run of model {finetuned_model} reads."""
     variant = variant_of_model(wildcards.finetuned_model)
-    fold, replicate = wildcards.fold, wildcards.replicate
+    run = _run(wildcards)
     files = {
         "dataset": DATASET,
-        "splits": splits_dir(fold),
-        "pseudo_labels": pseudo_labels_dir(fold, replicate, variant_k(variant.name, fold)),
+        **_supervision_inputs(wildcards),
+        "pseudo_labels": pseudo_labels_dir(
+            *run, variant_k(variant.name, wildcards.fold)
+        ),
         **array_store_input(),
     }
     if variant.entropy_ranking:
-        files["ranking"] = ranking_dir(fold, replicate)
+        files["ranking"] = ranking_dir(*run)
     if backbone_init(config["finetune"], config["model"]) == "base_model":
-        files["base_model"] = base_model_dir(fold, replicate)
-    if config["base"]["supervision"] == "weak":
-        files["weak_labels"] = weak_labels_dir(fold)
+        files["base_model"] = base_model_dir(*run)
     return files
 
 
 def eval_model_dir(wildcards):
-    return model_dir(wildcards.fold, wildcards.replicate, wildcards.model)
+    return model_dir(*_run(wildcards), wildcards.model)
 
 
 def ranking_inputs(wildcards):
-    fold, replicate = wildcards.fold, wildcards.replicate
-    return {"model": model_dir(fold, replicate, "basic"),
-            "pseudo_labels": pseudo_labels_dir(fold, replicate, variant_k("basic", fold))}
+    run = _run(wildcards)
+    return {
+        "model": model_dir(*run, "basic"),
+        "pseudo_labels": pseudo_labels_dir(*run, variant_k("basic", wildcards.fold)),
+    }
+
+
+def removal_inputs(wildcards):
+    return {
+        "splits": splits_dir(wildcards.fold, wildcards.supervision),
+        "base_model": base_model_dir(*_run(wildcards)),
+    }
 
 
 # --- params -------------------------------------------------------------------------------------
@@ -116,13 +132,31 @@ def finetune_k(wildcards):
     return variant_k(finetune_variant(wildcards), wildcards.fold)
 
 
-def per_epoch_evaluation():
+def base_params(wildcards):
+    """The base section with this run's supervision (the list of supervisions is not a param: adding
+    one reruns nothing of the others)."""
+    return {
+        **{k: v for k, v in tracked("base").items() if k != "supervision"},
+        "supervision": wildcards.supervision,
+    }
+
+
+def run_supervision(wildcards):
+    return wildcards.supervision
+
+
+def per_epoch_evaluation(wildcards):
     """evaluation.per_epoch, with the split and matching it evaluates with only when on (so that an
-    evaluation key reruns no training while the diagnostic is off)."""
+    evaluation key reruns no training while the diagnostic is off); full supervision only, a weak run
+    reads no pixel label."""
     evaluation = config["evaluation"]
-    if not evaluation["per_epoch"]:
+    if not evaluation["per_epoch"] or wildcards.supervision != "full":
         return {"per_epoch": False}
-    return {"per_epoch": True, "split": evaluation["split"], "matching": evaluation["matching"]}
+    return {
+        "per_epoch": True,
+        "split": evaluation["split"],
+        "matching": evaluation["matching"],
+    }
 
 
 def finetune_params(wildcards):
@@ -138,14 +172,29 @@ def evaluated_models():
     return list(config["evaluation"]["models"]) + ablations
 
 
+def table_name(model, supervision):
+    """How the tables name a model: `basic`, and `basic (weak)` for the weakly-supervised run."""
+    return model if supervision == "full" else f"{model} ({supervision})"
+
+
 def table_entries():
-    """[fold, training seed, model, evaluation directory] of every evaluated model."""
-    return [[f, training_seed(r), m, f"results/eval/fold{f}/rep{r}/{m}"]
-            for f in FOLDS for r in REPLICATES for m in evaluated_models()]
+    """[fold, training seed, table name, evaluation directory] of every evaluated model."""
+    return [
+        [f, training_seed(r), table_name(m, s), f"{run_dir('eval', f, s, r)}/{m}"]
+        for f in FOLDS
+        for s in SUPERVISIONS
+        for r in REPLICATES
+        for m in evaluated_models()
+    ]
 
 
 def discovery_targets():
-    return [pseudo_labels_dir(f, r, config["discovery"]["k"]) for f in FOLDS for r in REPLICATES]
+    return [
+        pseudo_labels_dir(f, s, r, config["discovery"]["k"])
+        for f in FOLDS
+        for s in SUPERVISIONS
+        for r in REPLICATES
+    ]
 
 
 def evaluation_targets():

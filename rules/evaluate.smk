@@ -7,11 +7,11 @@ rule evaluate:
         dataset=DATASET,
         model=eval_model_dir,
     output:
-        directory("results/eval/fold{fold}/rep{replicate}/{model}"),
+        directory("results/eval/fold{fold}/{supervision}/rep{replicate}/{model}"),
     log:
-        "logs/evaluate/fold{fold}_rep{replicate}_{model}.log",
+        "logs/evaluate/fold{fold}_{supervision}_rep{replicate}_{model}.log",
     benchmark:
-        "results/benchmarks/evaluate/fold{fold}_rep{replicate}_{model}.tsv"
+        "results/benchmarks/evaluate/fold{fold}_{supervision}_rep{replicate}_{model}.tsv"
     wildcard_constraints:
         fold="[0-4]",
     conda:

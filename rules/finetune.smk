@@ -9,11 +9,13 @@ rule finetune:
     input:
         unpack(finetune_inputs),
     output:
-        directory("results/finetune/fold{fold}/rep{replicate}/{finetuned_model}/model"),
+        directory(
+            "results/finetune/fold{fold}/{supervision}/rep{replicate}/{finetuned_model}/model"
+        ),
     log:
-        "logs/finetune/fold{fold}_rep{replicate}_{finetuned_model}.log",
+        "logs/finetune/fold{fold}_{supervision}_rep{replicate}_{finetuned_model}.log",
     benchmark:
-        "results/benchmarks/finetune/fold{fold}_rep{replicate}_{finetuned_model}.tsv"
+        "results/benchmarks/finetune/fold{fold}_{supervision}_rep{replicate}_{finetuned_model}.tsv"
     wildcard_constraints:
         fold="[0-4]",
     conda:
@@ -24,9 +26,9 @@ rule finetune:
         k=finetune_k,
         model=tracked("model"),
         finetune=finetune_params,
-        supervision=tracked("base.supervision"),
+        supervision=run_supervision,
         amp=tracked("compute.amp"),
-        per_epoch=per_epoch_evaluation(),
+        per_epoch=per_epoch_evaluation,
         seed=replicate_seed,
     script:
         "../workflow_scripts/finetune.py"
@@ -37,11 +39,11 @@ rule ranking:
         unpack(ranking_inputs),
         dataset=DATASET,
     output:
-        directory("results/finetune/fold{fold}/rep{replicate}/ranking"),
+        directory("results/finetune/fold{fold}/{supervision}/rep{replicate}/ranking"),
     log:
-        "logs/ranking/fold{fold}_rep{replicate}.log",
+        "logs/ranking/fold{fold}_{supervision}_rep{replicate}.log",
     benchmark:
-        "results/benchmarks/ranking/fold{fold}_rep{replicate}.tsv"
+        "results/benchmarks/ranking/fold{fold}_{supervision}_rep{replicate}.tsv"
     wildcard_constraints:
         fold="[0-4]",
     conda:

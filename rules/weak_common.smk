@@ -17,7 +17,8 @@ def weak_labels_dir(fold):
 
 
 def _weak_splits(wildcards):
-    return [] if wildcards.fold == "all" else [splits_dir(wildcards.fold)]
+    """ICD sees image-level labels only: the lists built from them, whatever base.supervision is."""
+    return [] if wildcards.fold == "all" else [splits_dir(wildcards.fold, "weak")]
 
 
 PRETRAINED_TRUNK = "results/weak/pretrained_trunk"

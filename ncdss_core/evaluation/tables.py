@@ -75,8 +75,11 @@ def collect(entries: Iterable[tuple[int, int, str, str | Path]]) -> list[dict[st
 
 
 def _models(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    present = {r["model"] for r in rows}
-    return [m for m in ORDER if m in present] + sorted(present - set(ORDER))
+    """The paper's row order; the rows of another supervision ("basic (weak)") after all others."""
+    def key(name: str) -> tuple[str, int, str]:
+        model, _, supervision = name.partition(" (")
+        return supervision, ORDER.index(model) if model in ORDER else len(ORDER), model
+    return sorted({r["model"] for r in rows}, key=key)
 
 
 class _Grid:

@@ -36,7 +36,7 @@ def test_artifacts_follow_umask_002(tmp_path):
     work.mkdir()
     old = os.umask(0o002)
     try:  # the child snakemake and its jobs inherit the umask
-        snakemake(work, "--cores", "2", "results/splits/fold0", "results/superpixels/000",
+        snakemake(work, "--cores", "2", "results/splits/fold0/full", "results/superpixels/000",
                   "results/weak/pretrained_trunk")
     finally:
         os.umask(old)

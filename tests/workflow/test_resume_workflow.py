@@ -20,7 +20,7 @@ def digests(directory: Path) -> dict[str, str]:
             for p in sorted(directory.iterdir()) if p.name != "provenance.json"}
 
 
-@pytest.mark.parametrize("output", ["results/base/fold0/rep0/model", "results/finetune/fold0/rep0/eums/model"])
+@pytest.mark.parametrize("output", ["results/base/fold0/full/rep0/model", "results/finetune/fold0/full/rep0/eums/model"])
 def test_a_killed_training_resumes_to_the_bytes_of_an_uninterrupted_one(output, tiny_run, tmp_path):
     work = Path(shutil.copytree(tiny_run, tmp_path / "work", symlinks=True))
     uninterrupted = digests(tiny_run / output)

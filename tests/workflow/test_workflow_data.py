@@ -18,7 +18,7 @@ def test_default_config_dry_run_lists_the_data_rules(tmp_path):
     jobs = planned_jobs(tmp_path, configfile=DEFAULT)
     assert jobs["generate_dataset"] == 1
     assert jobs["index_dataset"] == 1
-    assert jobs["splits"] == 1  # make run: fold 0
+    assert jobs["splits"] == 2  # make run: fold 0, its lists from the label maps and (for ICD) the image labels
 
 
 def test_reproduce_differs_from_run_only_in_the_folds(tmp_path):
@@ -54,16 +54,19 @@ def test_invalid_config_stops_before_any_job(tmp_path):
 
 
 def test_tiny_data_rules_run_and_audit(tmp_path):
-    snakemake(tmp_path, "--cores", "2", "results/splits/fold0")
+    snakemake(tmp_path, "--cores", "2", "results/splits/fold0/full", "results/splits/fold0/weak")
     dataset = tmp_path / "results" / "dataset"
     assert read_json(dataset / "scan.json")["problems"] == 0
-    fold = tmp_path / "results" / "splits" / "fold0"
+    fold = tmp_path / "results" / "splits" / "fold0" / "full"
+    # the lists of a weakly-supervised run (and of ICD) come from the image-level labels
+    weak = read_json(tmp_path / "results" / "splits" / "fold0" / "weak" / "provenance.json")["params"]
+    assert (weak["labels_from"], read_json(fold / "provenance.json")["params"]["labels_from"]) == ("image_labels", "classes")
     novel = set(read_ids(fold / "novel.txt"))
     base = set(read_ids(fold / "base.txt"))
     assert novel and base and not novel & base
     record = read_json(fold / "provenance.json")
     # the rule's params as given plus its wildcards (strings), every named input
-    assert record["stage"] == "splits" and record["params"]["fold"] == "0"
+    assert record["stage"] == "splits" and record["params"]["fold"] == "0" and record["params"]["supervision"] == "full"
     assert record["params"]["selection_fraction"] == 0.1 and set(record["inputs"]) == {"dataset"}
     assert [p for node in audit(fold).walk() for p in node.problems] == []
     # the chain reaches the generated dataset
@@ -81,3 +84,13 @@ def test_scan_command_on_the_tiny_dataset(tiny_dataset_copy, capsys):
     shutil.copy(tiny_dataset_copy / "generated.json", label)  # not a PNG any more
     assert cli(["scan", str(tiny_dataset_copy)]) == 1
     assert f"{label}: unreadable or truncated label map" in capsys.readouterr().out
+
+
+def test_replicates_config_adds_seeds_rows_and_the_weak_runs_to_reproduce(tmp_path):
+    """`make replicates`: per fold 2 supervisions x 3 replicates of the chain, six fine-tuned models each."""
+    jobs = planned_jobs(tmp_path, configfile=[DEFAULT, REPO / "config" / "reproduce.yaml",
+                                              REPO / "config" / "replicates.yaml"])
+    runs = 4 * 2 * 3
+    assert jobs["base_model"] == runs and jobs["ranking"] == runs
+    assert jobs["finetune"] == runs * 6 and jobs["evaluate"] == runs * 7
+    assert jobs["train_icd"] == 4 and jobs["splits"] == 8

@@ -19,12 +19,12 @@ def test_tiny_discovery_chain_tables_pseudo_labels_and_ranking(tiny_run):
     assert {r["fold"] for r in rows} == {"0", "mean"}
     assert {r["k"] for r in rows if r["model"] == "ablation_no_overclustering" and r["fold"] == "0"} == {"5"}
     assert "novel mIoU" in (tiny_run / TARGET / "results.md").read_text()
-    quality = read_json(tiny_run / "results/discovery/fold0/rep0/pseudo_labels/k10/provenance.json")["metrics"]
+    quality = read_json(tiny_run / "results/discovery/fold0/full/rep0/pseudo_labels/k10/provenance.json")["metrics"]
     assert 0 <= quality["novel_miou"] <= 1 and quality["method"] == "majority"
-    quality5 = read_json(tiny_run / "results/discovery/fold0/rep0/pseudo_labels/k5/provenance.json")["metrics"]
+    quality5 = read_json(tiny_run / "results/discovery/fold0/full/rep0/pseudo_labels/k5/provenance.json")["metrics"]
     assert quality5["method"] == "hungarian"
-    clean = (tiny_run / "results/finetune/fold0/rep0/ranking/clean.txt").read_text().split()
-    unclean = (tiny_run / "results/finetune/fold0/rep0/ranking/unclean.txt").read_text().split()
+    clean = (tiny_run / "results/finetune/fold0/full/rep0/ranking/clean.txt").read_text().split()
+    unclean = (tiny_run / "results/finetune/fold0/full/rep0/ranking/unclean.txt").read_text().split()
     assert len(clean) == int(0.67 * (len(clean) + len(unclean)))
 
 
@@ -51,8 +51,26 @@ def test_a_second_replicate_adds_its_own_chain_with_the_next_training_seed(tiny_
         "ranking": 1, "evaluate": 4, "tables": 1, "report_tables": 1, "all": 1}
     work = tmp_path / "work"
     shutil.copytree(tiny_run, work, symlinks=True)
-    snakemake(work, "--cores", "1", "results/base/fold0/rep1/model", configfile=path)
-    first, second = (read_json(work / f"results/base/fold0/rep{r}/model/provenance.json") for r in (0, 1))
+    snakemake(work, "--cores", "1", "results/base/fold0/full/rep1/model", configfile=path)
+    first, second = (read_json(work / f"results/base/fold0/full/rep{r}/model/provenance.json") for r in (0, 1))
     assert (first["params"]["seed"], second["params"]["seed"]) == (config["seed"], config["seed"] + 1)
-    assert ((work / "results/base/fold0/rep0/model/model.pt").read_bytes()
-            != (work / "results/base/fold0/rep1/model/model.pt").read_bytes())
+    assert ((work / "results/base/fold0/full/rep0/model/model.pt").read_bytes()
+            != (work / "results/base/fold0/full/rep1/model/model.pt").read_bytes())
+
+
+def test_the_weakly_supervised_row_runs_beside_the_full_one_from_the_icd_labels(tiny_run, tmp_path):
+    config = yaml.safe_load(TINY.read_text())
+    config["base"] = {**config["base"], "supervision": ["full", "weak"]}
+    path = tmp_path / "both.yaml"
+    path.write_text(yaml.safe_dump(config))
+    # the full runs, ICD (which always reads the image-label lists) and its labels are kept
+    assert planned_jobs(tiny_run, configfile=path) == {
+        "base_model": 1, "base_removal": 2, "clustering": 2, "pseudo_labels": 2, "finetune": 3,
+        "ranking": 1, "evaluate": 4, "tables": 1, "report_tables": 1, "all": 1}
+    work = tmp_path / "work"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    snakemake(work, "--cores", "1", "results/base/fold0/weak/rep0/model", configfile=path)
+    record = read_json(work / "results/base/fold0/weak/rep0/model/provenance.json")
+    assert record["params"]["base"]["supervision"] == "weak"
+    assert {"weak_labels", "splits"} <= set(record["inputs"])
+    assert record["inputs"]["splits"]["path"].endswith("splits/fold0/weak")

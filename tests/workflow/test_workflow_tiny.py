@@ -16,7 +16,7 @@ from ncdss_core.data.files import read_label_png, write_label_png
 from workflow_helpers import TINY, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
-PSEUDO = "results/discovery/fold0/rep0/pseudo_labels/k10"
+PSEUDO = "results/discovery/fold0/full/rep0/pseudo_labels/k10"
 
 
 def _changed(tmp_path: Path, dotted: str, value) -> Path:
@@ -143,12 +143,12 @@ def test_pseudo_labels_audit_and_tampering(tiny_run, tmp_path, capsys):
 
 def test_tampered_model_and_param_are_caught_downstream(tiny_run, tmp_path, capsys):
     work = Path(shutil.copytree(tiny_run / "results", tmp_path / "copy" / "results")).parent
-    model = work / "results/base/fold0/rep0/model/model.pt"
+    model = work / "results/base/fold0/full/rep0/model/model.pt"
     model.write_bytes(model.read_bytes() + b"\0")
     assert cli(["audit", str(work / PSEUDO)]) == 1
     assert "model.pt: content changed" in capsys.readouterr().out
     model.write_bytes(model.read_bytes()[:-1])
-    prov = work / "results/discovery/fold0/rep0/clusters/k10/provenance.json"
+    prov = work / "results/discovery/fold0/full/rep0/clusters/k10/provenance.json"
     record = json.loads(prov.read_text())
     record["params"]["n_init"] = 1
     prov.write_text(json.dumps(record))
@@ -157,7 +157,7 @@ def test_tampered_model_and_param_are_caught_downstream(tiny_run, tmp_path, caps
 
 
 def test_diff_of_two_pseudo_label_sets(tiny_run):
-    lines = diff(tiny_run / PSEUDO, tiny_run / "results/discovery/fold0/rep0/pseudo_labels/k5")
+    lines = diff(tiny_run / PSEUDO, tiny_run / "results/discovery/fold0/full/rep0/pseudo_labels/k5")
     assert any("params.k: '10' -> '5'" in line for line in lines)  # the {k} wildcard
     assert not any("base_model" in line and "params" in line for line in lines)
 
@@ -209,7 +209,7 @@ def test_rerunning_stages_gives_the_same_bytes(tiny_run, tmp_path):
     a copy of the run and compare every output file digest."""
     work = tmp_path / "copy"
     shutil.copytree(tiny_run, work, symlinks=True)
-    stages = ["results/discovery/fold0/rep0/clusters/k10", "results/discovery/fold0/rep0/pseudo_labels/k10",
+    stages = ["results/discovery/fold0/full/rep0/clusters/k10", "results/discovery/fold0/full/rep0/pseudo_labels/k10",
               "results/weak/fold0/seeds/icd/000", "results/weak/fold0/crf/icd/000"]
     before = {s: read_json(work / s / "provenance.json")["output"] for s in stages}
     snakemake(work, "--cores", "2", "--forcerun", "clustering", "pseudo_labels", "seeds", "crf",

@@ -126,3 +126,12 @@ def test_written_atomically_as_csv_and_markdown(tmp_path, three_seeds):
     assert (tmp_path / "out" / "results.csv").read_text() == text_csv
     assert (tmp_path / "out" / "results.md").read_text() == text_md
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["results.csv", "results.md"]
+
+
+def test_weakly_supervised_rows_follow_the_others_in_the_paper_order(tmp_path):
+    values = {(0, 1, name): 0.3 for name in ("eums (weak)", "basic (weak)", "eums", "base", "basic",
+                                            "ablation_no_overclustering")}
+    _, text_md = build_tables(collect(write_metrics(tmp_path, values)), [0], [1])
+    table = text_md.split("### novel mIoU", 1)[1]
+    order = [line.split(" | ")[0].lstrip("| ") for line in table.splitlines() if line.endswith("| selected | 10 | 30.00 | 30.00 |")]
+    assert order == ["base", "ablation_no_overclustering", "basic", "eums", "basic (weak)", "eums (weak)"]
