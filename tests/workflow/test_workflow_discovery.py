@@ -67,6 +67,9 @@ def test_the_weakly_supervised_row_runs_beside_the_full_one_from_the_icd_labels(
     assert planned_jobs(tiny_run, configfile=path) == {
         "base_model": 1, "base_removal": 2, "clustering": 2, "pseudo_labels": 2, "finetune": 3,
         "ranking": 1, "evaluate": 4, "tables": 1, "report_tables": 1, "all": 1}
+    # ICD trained on the lists of the image-level labels, never on those of the label maps
+    icd = read_json(tiny_run / "results/weak/fold0/icd_model/provenance.json")["inputs"]
+    assert [v["path"] for k, v in icd.items() if k.startswith("splits")] == ["results/splits/fold0/weak"]
     work = tmp_path / "work"
     shutil.copytree(tiny_run, work, symlinks=True)
     snakemake(work, "--cores", "1", "results/base/fold0/weak/rep0/model", configfile=path)
