@@ -67,6 +67,12 @@ def _get(config: dict, dotted: str) -> Any:
     return node
 
 
+def supervisions(config: dict) -> list[str]:
+    """`base.supervision` as a list: one setting ("full") or several ([full, weak])."""
+    value = _get(config, "base.supervision") or []
+    return [value] if isinstance(value, str) else list(value)
+
+
 def semantic_problems(config: dict, base_dir: Path) -> list[str]:
     """Checks across keys that the schema cannot express."""
     problems = []
@@ -94,8 +100,7 @@ def semantic_problems(config: dict, base_dir: Path) -> list[str]:
                                 f"{len(novel_classes(kind, fold))} novel classes of fold {fold}")
     problems += _trunk_init_problems(config, base_dir)
     problems += _backbone_weights_problems(config, base_dir)
-    supervision = _get(config, "base.supervision")
-    if _get(config, "evaluation.per_epoch") and "full" not in ([supervision] if isinstance(supervision, str) else supervision or []):
+    if _get(config, "evaluation.per_epoch") and "full" not in supervisions(config):
         problems.append("config key evaluation.per_epoch: evaluates against ground-truth masks during "
                         "training, which base.supervision weak rules out (it reads no pixel label); it applies "
                         "to the runs under full supervision")

@@ -7,7 +7,7 @@ sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
 
-from ncdss_core.config import ConfigError, validate_config
+from ncdss_core.config import ConfigError, supervisions, validate_config
 from ncdss_core.data.shards import shard_name
 
 try:
@@ -22,11 +22,7 @@ SHARDS = [shard_name(s) for s in range(N_SHARDS)]
 DATASET_KIND = config["dataset"]["kind"]
 # the base supervisions the discovery chain runs under (base.supervision: one or a list); the first
 # is the one the report shows
-SUPERVISIONS = (
-    [config["base"]["supervision"]]
-    if isinstance(config["base"]["supervision"], str)
-    else list(config["base"]["supervision"])
-)
+SUPERVISIONS = supervisions(config)
 DATASET_ROOT = config["dataset"]["root"]
 DATASET = "results/dataset"
 # the trainings read their images through it under dataset.array_store (rule array_store)

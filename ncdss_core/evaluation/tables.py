@@ -104,6 +104,10 @@ class _Grid:
     def over_folds(self, metric: str) -> tuple[float | None, float | None]:
         return _mean_std(self.seed_fold_means(metric))
 
+    def first_k(self) -> Any:
+        """The k of the first run present (the Markdown tables' k column)."""
+        return next((r["k"] for r in self.cells.values() if r is not None), "")
+
     def common(self, key: str, folds: Sequence[int]) -> Any:
         """k or method of these folds' runs when they all agree (they describe the same model), else ''."""
         values = {r[key] for f in folds for s in self.seeds if (r := self.cells[f, s]) is not None}
@@ -156,16 +160,14 @@ def build_tables(rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
     md += ["", "### mean over folds", "", "| model | checkpoint | k | " + " | ".join(t for _, t in METRICS) + " |",
            "|---|---|---|" + "---|" * len(METRICS)]
     for model, checkpoint, grid in grids:
-        k = next((r["k"] for r in grid.cells.values() if r is not None), "")
-        md.append(f"| {model} | {checkpoint} | {k} | "
+        md.append(f"| {model} | {checkpoint} | {grid.first_k()} | "
                   + " | ".join(_cell(*grid.over_folds(m), several) for m, _ in METRICS) + " |")
     for metric, title in METRICS:
         md += ["", f"### {title}", "",
                "| model | checkpoint | k | " + " | ".join(f"fold{f}" for f in folds) + " | mean |",
                "|---|---|---|" + "---|" * (len(folds) + 1)]
         for model, checkpoint, grid in grids:
-            k = next((r["k"] for r in grid.cells.values() if r is not None), "")
-            md.append(f"| {model} | {checkpoint} | {k} | "
+            md.append(f"| {model} | {checkpoint} | {grid.first_k()} | "
                       + " | ".join(_cell(*grid.fold_stats(metric, f), several) for f in folds)
                       + f" | {_cell(*grid.over_folds(metric), several)} |")
     return csv_buf.getvalue(), "\n".join(md) + "\n"
