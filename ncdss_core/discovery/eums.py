@@ -71,6 +71,23 @@ def teacher_labels(teacher: SegModel, weak: torch.Tensor, threshold: float) -> t
     return torch.where(confidence < threshold, torch.full_like(labels, IGNORE), labels)
 
 
+SELF_TRAINING_CLASSES = ("all", "no_base")
+
+
+def self_training_target(labels: torch.Tensor, num_base: int, classes: str) -> torch.Tensor:
+    """What the student learns from the teacher's labels: all of them (the reference), or
+    (`no_base`) background and novel clusters only, the base-class pixels ignored: the base classes
+    have ground truth in the base stream, and the teacher's base labels on the unclean images are
+    far worse than the student's own base predictions (docs/ncdss.md)."""
+    if classes == "all":
+        return labels
+    if classes != "no_base":
+        raise ValueError(f"finetune.self_training_classes: unknown value {classes!r} "
+                         f"({', '.join(SELF_TRAINING_CLASSES)})")
+    is_base = (labels >= 1) & (labels <= num_base)
+    return torch.where(is_base, torch.full_like(labels, IGNORE), labels)
+
+
 def clean_step(model: SegModel, batch: Mapping[str, Mapping[str, torch.Tensor]], epoch: int) -> torch.Tensor:
     """½ [CE(base) + CE(clean)]: the supervised half of EUMS, the whole loss of the ranking rows
     without self-training."""
@@ -131,16 +148,19 @@ class EUMSStep:
     threshold: float
     rampup_coefficient: float
     rampup_length: int
+    num_base: int = 0
+    classes: str = "all"
     record: TeacherRecord | None = None
 
     def __call__(self, model: SegModel, batch: Mapping[str, Mapping[str, torch.Tensor]], epoch: int) -> torch.Tensor:
         supervised = clean_step(model, batch, epoch)
         ema_update(self.teacher, model, self.momentum)
-        target = teacher_labels(self.teacher, batch["unclean"]["image"], self.threshold)
+        labels = teacher_labels(self.teacher, batch["unclean"]["image"], self.threshold)
+        target = self_training_target(labels, self.num_base, self.classes)
         weight = rampup_weight(epoch, self.rampup_coefficient, self.rampup_length)
         self_training = weight * cross_entropy(model(batch["unclean"]["strong"]), target)
-        if self.record is not None:
-            self.record.add(target, batch["unclean"].get("label"), float(supervised.detach()),
+        if self.record is not None:  # what the teacher said, before the class restriction
+            self.record.add(labels, batch["unclean"].get("label"), float(supervised.detach()),
                             float(self_training.detach()))
         return supervised + self_training
 

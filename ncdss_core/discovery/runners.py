@@ -191,6 +191,7 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
                             threshold=float(ft_cfg["confidence_threshold"]),
                             rampup_coefficient=float(ft_cfg["rampup_coefficient"]),
                             rampup_length=int(ft_cfg["rampup_length"]),
+                            num_base=num_base, classes=ft_cfg["self_training_classes"],
                             record=TeacherRecord(num_base, num_novel, k, ft_cfg["matching"], with_truth))
         if variant.reassignment:
             score = lambda ids: _entropy_scores(model, dataset, ids, pseudo_dir, num_base, size)

@@ -20,7 +20,7 @@ from ncdss_core.data.folds import novel_classes
 # Config keys of `finetune` each kind of run reads (the rule's params hold exactly these).
 TRAIN_KEYS = ("backbone_init", "epochs", "batch_size", "lr", "decay_epochs", "selection", "matching", "epoch_length")
 SELF_TRAINING_KEYS = ("ema_momentum", "confidence_threshold", "rampup_coefficient", "rampup_length",
-                      "reinit_heads", "strong_jitter")
+                      "reinit_heads", "strong_jitter", "self_training_classes")
 REASSIGNMENT_KEYS = ("reassign_epochs", "reassign_keep")
 
 

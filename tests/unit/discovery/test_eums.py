@@ -15,6 +15,7 @@ from ncdss_core.discovery.eums import (
     make_teacher,
     rampup_weight,
     reassign,
+    self_training_target,
 )
 from ncdss_core.discovery.losses import cross_entropy
 from ncdss_core.models.segmodel import ModelSpec, build_model
@@ -123,3 +124,32 @@ def test_the_unclean_ground_truth_never_reaches_the_loss_or_the_teacher():
     assert all(torch.equal(teachers[0][key], teachers[1][key]) for key in teachers[0])
     # and the record of the second run says what its teacher did
     assert np.isfinite(step.epoch_fields(student)["teacher_novel_miou"])
+
+
+def test_no_base_self_training_ignores_the_teachers_base_labels():
+    labels = torch.tensor([[0, 1, 2, 3, 4, 255]])
+    assert torch.equal(self_training_target(labels, 2, "all"), labels)
+    assert self_training_target(labels, 2, "no_base").tolist() == [[0, 255, 255, 3, 4, 255]]
+    with pytest.raises(ValueError, match="self_training_classes"):
+        self_training_target(labels, 2, "novel")
+
+
+def test_no_base_step_changes_the_loss_but_not_the_teachers_record():
+    x = torch.randn(2, 3, 16, 16)
+    y = torch.randint(0, 5, (2, 16, 16))
+    batch = {"base": {"image": x, "label": y}, "clean": {"image": x, "label": y},
+             "unclean": {"image": x, "strong": x + 0.1, "label": y}}
+    losses, counts = {}, {}
+    for classes in ("all", "no_base"):
+        torch.manual_seed(0)
+        student = build_model(SPEC)
+        teacher = make_teacher(student, reinit=True)
+        record = TeacherRecord(num_base=2, num_novel=2, k=2, matching="auto", with_truth=False)
+        step = EUMSStep(teacher=teacher, momentum=0.99, threshold=0.0, rampup_coefficient=1.0, rampup_length=0,
+                        num_base=2, classes=classes, record=record)
+        student.eval()  # no student dropout: the two runs differ only in the target
+        losses[classes] = float(step(student, batch, 5))
+        counts[classes] = record.counts.clone()
+    assert torch.equal(counts["all"], counts["no_base"])  # the record holds the teacher's own labels
+    assert int(counts["all"][1:3].sum()) > 0  # the teacher did say base somewhere
+    assert losses["all"] != losses["no_base"]

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from config_defaults import section
 from ncdss_fixtures import make_voc_dataset as write_tiny_voc
 
 from ncdss_core.data.datasets import open_dataset
@@ -31,10 +32,7 @@ MODEL = {"arch": "small", "input_size": 32, "widths": [8, 16, 16, 32], "blocks":
          "backbone_lr_factor": 1.0, "momentum": 0.9, "weight_decay": 1.0e-4, "workers": 0}
 BASE = {"supervision": "full", "epochs": 2, "batch_size": 4, "lr": 0.1, "decay_epochs": [1],
         "selection": "best"}
-FT = {"epochs": 2, "batch_size": 2, "lr": 0.1, "decay_epochs": [1], "selection": "best",
-      "matching": "auto", "epoch_length": "longest", "ema_momentum": 0.99, "confidence_threshold": 0.0,
-      "rampup_coefficient": 1.0, "rampup_length": 5, "reassign_epochs": [1], "reassign_keep": 0.5,
-      "reinit_heads": True, "strong_jitter": [0.5, 0.5, 0.5, 0.25]}
+FT = section("finetune", epochs=2, batch_size=2, decay_epochs=[1], reassign_epochs=[1])
 
 
 @pytest.fixture(scope="module")
