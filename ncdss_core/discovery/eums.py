@@ -148,7 +148,7 @@ class EUMSStep:
     threshold: float
     rampup_coefficient: float
     rampup_length: int
-    num_base: int = 0
+    num_base: int  # background is 0, base classes 1..num_base (`classes: no_base` masks those)
     classes: str = "all"
     record: TeacherRecord | None = None
 

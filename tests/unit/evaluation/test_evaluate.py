@@ -15,6 +15,7 @@ from ncdss_core.discovery.base_removal import (
 from ncdss_core.cli import main as cli
 from ncdss_core.evaluation.evaluate import evaluate_model_dir, scores_of
 from ncdss_core.discovery.runners import (
+    FINETUNE_KEYS,
     VARIANTS,
     rank_novel_images,
     read_model,
@@ -32,9 +33,8 @@ MODEL = {"arch": "small", "input_size": 32, "widths": [8, 16, 16, 32], "blocks":
          "backbone_lr_factor": 1.0, "momentum": 0.9, "weight_decay": 1.0e-4, "workers": 0}
 BASE = {"supervision": "full", "epochs": 2, "batch_size": 4, "lr": 0.1, "decay_epochs": [1],
         "selection": "best"}
-FT = {key: value for key, value in section("finetune", epochs=2, batch_size=2, decay_epochs=[1],
-                                            reassign_epochs=[1]).items()
-      if key not in ("clean_ratio", "ablations")}  # what the finetune rule passes
+_FT = section("finetune", epochs=2, batch_size=2, decay_epochs=[1], reassign_epochs=[1])
+FT = {key: _FT[key] for key in FINETUNE_KEYS}  # the keys the fine-tuning runner reads
 
 
 @pytest.fixture(scope="module")
