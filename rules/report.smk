@@ -58,6 +58,12 @@ rule report_tables:
             category="Tables",
             labels={"table": "discovery"},
         ),
+        comparisons=report(
+            "results/report/discovery_steps.csv",
+            caption="report/steps.rst",
+            category="Tables",
+            labels={"table": "discovery steps over seeds"},
+        ),
         seed_summary=report(
             "results/report/seed_results.csv",
             caption="report/seed_summary.rst",

@@ -11,6 +11,8 @@ over the seeds of each seed's mean over the folds ± the sample standard deviati
 missing fold or seed leaves the cells that need it empty ("–") rather than averaging fewer runs.
 results.csv holds one row per model x checkpoint x fold x seed, then per fold the rows seed "mean" and
 "std", then the rows of fold "mean": each seed's mean over the folds, and their "mean" and "std".
+comparisons.csv and comparisons.md hold the steps of the paper's table (k = 5 -> k = 10 -> EUMS and the
+ablation rows) as differences paired by training seed, with their spread (build_comparisons).
 """
 
 from __future__ import annotations
@@ -173,13 +175,80 @@ def build_tables(rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
     return csv_buf.getvalue(), "\n".join(md) + "\n"
 
 
+# --- steps of the paper's table, paired by training seed -----------------------------------------
+# (from, to): what each row of the paper's table adds; a step is compared under every supervision
+# ("basic (weak)" -> "eums (weak)") that ran both of its models
+STEPS = (("ablation_no_overclustering", "basic"), ("basic", "ablation_ranking"),
+         ("ablation_ranking", "ablation_ranking_reassignment"),
+         ("ablation_ranking", "ablation_ranking_selftraining"), ("basic", "eums"))
+
+
+def _supervision_suffix(name: str) -> str:
+    """' (weak)' of 'basic (weak)', '' of 'basic'."""
+    _, sep, rest = name.partition(" (")
+    return sep + rest
+
+
+def _steps(models: Sequence[str]) -> list[tuple[str, str]]:
+    present = set(models)
+    suffixes = dict.fromkeys(_supervision_suffix(m) for m in models)
+    return [(a + s, b + s) for s in suffixes for a, b in STEPS if a + s in present and b + s in present]
+
+
+def _signed(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:+.2f}"
+
+
+def build_comparisons(rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
+                      seeds: Sequence[int]) -> tuple[str, str]:
+    """(CSV text, Markdown text) of each step (from, to) in STEPS: per training seed, `to` minus `from`
+    of that seed's mean over the folds (paired, since both models start from the same seed's base model
+    and pseudo-labels), then the mean and sample standard deviation of these differences. A step is
+    beyond the spread over seeds when |mean| > std; undefined ('–') with one seed or a missing run."""
+    index = _index(rows)
+    several = len(seeds) > 1
+    csv_buf = io.StringIO()
+    writer = csv.writer(csv_buf, lineterminator="\n")
+    writer.writerow(["from", "to", "checkpoint", "seed"] + [m for m, _ in METRICS])
+    md = [f"Steps of the paper's table, paired by training seed: per seed, `to` minus `from` of the seed's "
+          f"mean over folds {', '.join(map(str, folds))}, in points of %; mean ± sample standard deviation "
+          f"over the {len(seeds)} training seed{'s' if several else ''} ({', '.join(map(str, seeds))}); "
+          "|mean| > std: the step is larger than its spread over seeds."]
+    tables = {m: [] for m, _ in METRICS}
+    for a, b in _steps(_models(rows)):
+        for checkpoint in CHECKPOINTS:
+            grid_a, grid_b = (_Grid(index, m, checkpoint, folds, seeds) for m in (a, b))
+            diffs = {m: [None if x is None or y is None else y - x
+                         for x, y in zip(grid_a.seed_fold_means(m), grid_b.seed_fold_means(m))]
+                     for m, _ in METRICS}
+            for i, s in enumerate(seeds):
+                writer.writerow([a, b, checkpoint, s] + [_num(diffs[m][i]) for m, _ in METRICS])
+            stats = {m: _mean_std(diffs[m]) for m, _ in METRICS}
+            for label, which in (("mean", 0), ("std", 1)):
+                writer.writerow([a, b, checkpoint, label] + [_num(stats[m][which]) for m, _ in METRICS])
+            for m, _ in METRICS:
+                mean, std = stats[m]
+                beyond = "–" if mean is None or std is None else ("yes" if abs(mean) > std else "no")
+                spread = _signed(mean) if std is None else f"{_signed(mean)} ± {_fmt(std)}"
+                tables[m].append(f"| {a} → {b} | {checkpoint} | {', '.join(_signed(d) for d in diffs[m])} "
+                                 f"| {spread} | {beyond} |")
+    for m, title in METRICS:
+        md += ["", f"### {title}", "", "| step | checkpoint | per seed | mean ± std | \\|mean\\| > std |",
+               "|---|---|---|---|---|", *tables[m]]
+    return csv_buf.getvalue(), "\n".join(md) + "\n"
+
+
 def write_tables(out_dir: str | Path, rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
                  seeds: Sequence[int], selection_rows: Sequence[Mapping[str, Any]] = ()) -> None:
-    """results.csv and results.md (see build_tables), and with `selection_rows` (collect_selection)
-    selection.csv and selection.md; each written atomically."""
+    """results.csv and results.md (see build_tables), comparisons.csv and comparisons.md (see
+    build_comparisons), and with `selection_rows` (collect_selection) selection.csv and selection.md;
+    each written atomically."""
     text_csv, text_md = build_tables(rows, folds, seeds)
     atomic_write_text(Path(out_dir) / "results.csv", text_csv)
     atomic_write_text(Path(out_dir) / "results.md", text_md)
+    text_csv, text_md = build_comparisons(rows, folds, seeds)
+    atomic_write_text(Path(out_dir) / "comparisons.csv", text_csv)
+    atomic_write_text(Path(out_dir) / "comparisons.md", text_md)
     if selection_rows:
         text_csv, text_md = build_selection_tables(selection_rows, folds, seeds)
         atomic_write_text(Path(out_dir) / "selection.csv", text_csv)

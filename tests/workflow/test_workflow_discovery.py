@@ -19,6 +19,8 @@ def test_tiny_discovery_chain_tables_pseudo_labels_and_ranking(tiny_run):
     assert {r["fold"] for r in rows} == {"0", "mean"}
     assert {r["k"] for r in rows if r["model"] == "ablation_no_overclustering" and r["fold"] == "0"} == {"5"}
     assert "novel mIoU" in (tiny_run / TARGET / "results.md").read_text()
+    steps = {(r["from"], r["to"]) for r in csv.DictReader((tiny_run / TARGET / "comparisons.csv").open())}
+    assert steps == {("ablation_no_overclustering", "basic"), ("basic", "eums")}
     quality = read_json(tiny_run / "results/discovery/fold0/full/rep0/pseudo_labels/k10/provenance.json")["metrics"]
     assert 0 <= quality["novel_miou"] <= 1 and quality["method"] == "majority"
     quality5 = read_json(tiny_run / "results/discovery/fold0/full/rep0/pseudo_labels/k5/provenance.json")["metrics"]

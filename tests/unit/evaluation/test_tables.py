@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ncdss_core.evaluation.tables import build_tables, collect, write_tables
+from ncdss_core.evaluation.tables import build_comparisons, build_tables, collect, write_tables
 
 
 def scores(novel: float | None, k: int = 10) -> dict:
@@ -125,7 +125,9 @@ def test_written_atomically_as_csv_and_markdown(tmp_path, three_seeds):
     text_csv, text_md = build_tables(three_seeds, [0, 1], [1, 2, 3])
     assert (tmp_path / "out" / "results.csv").read_text() == text_csv
     assert (tmp_path / "out" / "results.md").read_text() == text_md
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["results.csv", "results.md"]
+    assert (tmp_path / "out" / "comparisons.md").read_text() == build_comparisons(three_seeds, [0, 1], [1, 2, 3])[1]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["comparisons.csv", "comparisons.md",
+                                                                    "results.csv", "results.md"]
 
 
 def test_weakly_supervised_rows_follow_the_others_in_the_paper_order(tmp_path):
@@ -135,3 +137,45 @@ def test_weakly_supervised_rows_follow_the_others_in_the_paper_order(tmp_path):
     table = text_md.split("### novel mIoU", 1)[1]
     order = [line.split(" | ")[0].lstrip("| ") for line in table.splitlines() if line.endswith("| selected | 10 | 30.00 | 30.00 |")]
     assert order == ["base", "ablation_no_overclustering", "basic", "eums", "basic (weak)", "eums (weak)"]
+
+
+def step_rows(text_md: str, title: str) -> list[str]:
+    """The table rows of one metric's section of comparisons.md."""
+    section = text_md.split(f"### {title}", 1)[1].split("###", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("| ") and "→" in line]
+
+
+def test_steps_are_paired_by_seed_over_the_folds_with_their_spread(three_seeds):
+    # per-seed fold means: basic 0.35, 0.35, 0.50 and eums 0.60 -> differences 0.25, 0.25, 0.10
+    text_csv, text_md = build_comparisons(three_seeds, [0, 1], [1, 2, 3])
+    assert step_rows(text_md, "novel mIoU") == [
+        "| basic → eums | selected | +25.00, +25.00, +10.00 | +20.00 ± 8.66 | yes |",
+        "| basic → eums | last | +12.50, +12.50, +5.00 | +10.00 ± 4.33 | yes |"]
+    # equal base mIoU: a zero step is not beyond a zero spread
+    assert step_rows(text_md, "base mIoU")[0] == "| basic → eums | selected | +0.00, +0.00, +0.00 | +0.00 ± 0.00 | no |"
+    by_key = {(r["from"], r["to"], r["checkpoint"], r["seed"]): r for r in csv.DictReader(io.StringIO(text_csv))}
+    assert by_key["basic", "eums", "selected", "3"]["novel_miou"] == "0.100000"
+    assert by_key["basic", "eums", "selected", "mean"]["novel_miou"] == "0.200000"
+    assert by_key["basic", "eums", "last", "std"]["novel_miou"] == "0.043301"
+
+
+def test_a_step_below_its_spread_and_a_missing_run(three_seeds):
+    # seed 3's eums falls to 0.30 on both folds: differences 0.25, 0.25, -0.20 -> mean 0.10, std 0.26
+    rows = [dict(r, novel_miou=0.3) if r["model"] == "eums" and r["seed"] == 3 and r["checkpoint"] == "selected"
+            else r for r in three_seeds]
+    _, text_md = build_comparisons(rows, [0, 1], [1, 2, 3])
+    assert step_rows(text_md, "novel mIoU")[0] == "| basic → eums | selected | +25.00, +25.00, -20.00 | +10.00 ± 25.98 | no |"
+    missing = [r for r in three_seeds if not (r["model"] == "eums" and r["fold"] == 1 and r["seed"] == 2)]
+    _, text_md = build_comparisons(missing, [0, 1], [1, 2, 3])
+    assert step_rows(text_md, "novel mIoU")[0] == "| basic → eums | selected | +25.00, –, +10.00 | – | – |"
+
+
+def test_steps_stay_within_one_supervision_and_need_both_models(tmp_path):
+    values = {(0, 1, name): v for name, v in (("ablation_no_overclustering", 0.2), ("basic", 0.3), ("eums", 0.5),
+                                              ("basic (weak)", 0.1), ("eums (weak)", 0.4))}
+    _, text_md = build_comparisons(collect(write_metrics(tmp_path, values)), [0], [1])
+    steps = [row.split(" | ")[0][2:] for row in step_rows(text_md, "novel mIoU") if "| selected |" in row]
+    # no ranking row ran, so no ranking step; no step crosses from full to weak supervision
+    assert steps == ["ablation_no_overclustering → basic", "basic → eums", "basic (weak) → eums (weak)"]
+    # one seed: the step without a spread, and no verdict on it
+    assert "| basic (weak) → eums (weak) | selected | +30.00 | +30.00 | – |" in text_md
