@@ -210,7 +210,7 @@ def diff(a: str | Path, b: str | Path) -> list[str]:
         stage = ra.get("stage")
         if ra.get("stage") != rb.get("stage"):
             lines.append(f"{where}: stage {ra.get('stage')} vs {rb.get('stage')}")
-        for section in ("params", "metrics", "libraries", "code"):
+        for section in ("params", "metrics", "libraries", "code", "cpu"):
             fa, fb = _flatten(ra.get(section) or {}), _flatten(rb.get(section) or {})
             for name in sorted(set(fa) | set(fb)):
                 if fa.get(name) != fb.get(name):

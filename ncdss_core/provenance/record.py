@@ -17,6 +17,7 @@ import os
 import platform
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -126,6 +127,27 @@ def library_versions() -> dict[str, str | None]:
     return versions
 
 
+@functools.lru_cache(maxsize=1)
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def cpu_description() -> dict[str, str | None]:
+    """The CPU model and the instruction set torch's kernels run on it (AVX2, AVX512, ...). Bit-for-bit
+    reproducibility holds only where both agree: another instruction set sums in another order, and a
+    training run then drifts as far as another seed would (docs/results.md). `kernels` is None in a
+    stage that never loaded torch."""
+    torch = sys.modules.get("torch")
+    kernels = torch.backends.cpu.get_cpu_capability() if torch is not None else None
+    return {"model": _cpu_model(), "kernels": kernels}
+
+
 def describe_input(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
@@ -173,6 +195,7 @@ def write_provenance(
         "seed": seed,
         "device": device,
         "host": socket.gethostname(),
+        "cpu": cpu_description(),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "gpus": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "timings": {"started": started or now(), "finished": now()},

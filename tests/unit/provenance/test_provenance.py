@@ -110,6 +110,25 @@ def test_diff_names_changed_params_and_outputs(tmp_path):
     assert cli(["diff", str(l1), str(l1)]) == 0
 
 
+def test_record_names_the_cpu_and_diff_shows_another_instruction_set(tmp_path):
+    import torch  # the training stages' kernels: the record names the instruction set they ran on
+
+    data = _artifact(tmp_path / "data", "index_dataset", {"kind": "voc"}, {}, {"index.csv": b"id\n"})
+    m1 = _artifact(tmp_path / "m1", "train_base", {"lr": 0.1}, {"dataset": data}, {"model.pt": b"1"})
+    m2 = _artifact(tmp_path / "m2", "train_base", {"lr": 0.1}, {"dataset": data}, {"model.pt": b"2"})
+    cpu = read_json(m1 / PROVENANCE)["cpu"]
+    assert cpu["kernels"] == torch.backends.cpu.get_cpu_capability()
+    assert isinstance(cpu["model"], str) and cpu["model"]
+    # the same config and seed on a machine whose kernels differ: the diff says so beside the outputs
+    record = read_json(m2 / PROVENANCE)
+    record["cpu"]["kernels"] = "OTHER" if cpu["kernels"] != "OTHER" else "AVX2"
+    record["record_digest"] = record_digest(record)
+    (m2 / PROVENANCE).write_text(json.dumps(record))
+    lines = diff(m1, m2)
+    assert any(f"cpu.kernels: {cpu['kernels']!r} -> {record['cpu']['kernels']!r}" in line for line in lines), lines
+    assert not any("params." in line for line in lines)
+
+
 def test_failed_build_leaves_nothing(tmp_path):
     target = tmp_path / "art"
     with pytest.raises(RuntimeError):
