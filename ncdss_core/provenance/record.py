@@ -139,9 +139,9 @@ def _cpu_model() -> str | None:
 
 
 def cpu_description() -> dict[str, str | None]:
-    """The CPU model and the instruction set torch's kernels run on it (AVX2, AVX512, ...). Bit-for-bit
-    reproducibility holds only where both agree: another instruction set sums in another order, and a
-    training run then drifts as far as another seed would (docs/results.md). `kernels` is None in a
+    """The CPU model and the instruction set torch's kernels use on it (AVX2, AVX512, ...). Bit-for-bit
+    reproducibility holds on one CPU model: kernels for another one may sum in another order, and a
+    training run then drifts as far as another seed does (docs/results.md). `kernels` is None in a
     stage that never loaded torch."""
     torch = sys.modules.get("torch")
     kernels = torch.backends.cpu.get_cpu_capability() if torch is not None else None
