@@ -9,17 +9,9 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+from ncdss_core.provenance.record import cpu_model
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _ram_gib() -> float | None:
@@ -53,7 +45,7 @@ def code_version(repo: Path = REPO) -> dict:
 def machine_info() -> dict:
     return {
         "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model() or "unknown",
         "cores": os.cpu_count(),
         "ram_gib": _ram_gib(),
         "os": platform.platform(),

@@ -128,7 +128,8 @@ def library_versions() -> dict[str, str | None]:
 
 
 @functools.lru_cache(maxsize=1)
-def _cpu_model() -> str | None:
+def cpu_model() -> str | None:
+    """The CPU's model name (Linux: /proc/cpuinfo), else what the platform says, else None."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -145,7 +146,7 @@ def cpu_description() -> dict[str, str | None]:
     stage that never loaded torch."""
     torch = sys.modules.get("torch")
     kernels = torch.backends.cpu.get_cpu_capability() if torch is not None else None
-    return {"model": _cpu_model(), "kernels": kernels}
+    return {"model": cpu_model(), "kernels": kernels}
 
 
 def describe_input(path: str | os.PathLike) -> dict[str, Any]:
