@@ -76,10 +76,17 @@ def collect(entries: Iterable[tuple[int, int, str, str | Path]]) -> list[dict[st
     return rows
 
 
+def _split_supervision(name: str) -> tuple[str, str]:
+    """('basic', ' (weak)') of 'basic (weak)', ('basic', '') of 'basic': the table names of
+    rules/discovery_common.smk::table_name."""
+    model, sep, rest = name.partition(" (")
+    return model, sep + rest
+
+
 def _models(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """The paper's row order; the rows of another supervision ("basic (weak)") after all others."""
     def key(name: str) -> tuple[str, int, str]:
-        model, _, supervision = name.partition(" (")
+        model, supervision = _split_supervision(name)
         return supervision, ORDER.index(model) if model in ORDER else len(ORDER), model
     return sorted({r["model"] for r in rows}, key=key)
 
@@ -183,15 +190,9 @@ STEPS = (("ablation_no_overclustering", "basic"), ("basic", "ablation_ranking"),
          ("ablation_ranking", "ablation_ranking_selftraining"), ("basic", "eums"))
 
 
-def _supervision_suffix(name: str) -> str:
-    """' (weak)' of 'basic (weak)', '' of 'basic'."""
-    _, sep, rest = name.partition(" (")
-    return sep + rest
-
-
 def _steps(models: Sequence[str]) -> list[tuple[str, str]]:
     present = set(models)
-    suffixes = dict.fromkeys(_supervision_suffix(m) for m in models)
+    suffixes = dict.fromkeys(_split_supervision(m)[1] for m in models)
     return [(a + s, b + s) for s in suffixes for a, b in STEPS if a + s in present and b + s in present]
 
 
