@@ -64,6 +64,12 @@ rule report_tables:
             category="Tables",
             labels={"table": "discovery steps over seeds"},
         ),
+        errors=report(
+            "results/report/discovery_errors.csv",
+            caption="report/errors.rst",
+            category="Tables",
+            labels={"table": "where the IoU goes"},
+        ),
         seed_summary=report(
             "results/report/seed_results.csv",
             caption="report/seed_summary.rst",

@@ -156,3 +156,33 @@ def discovery_scores(cm: ConfusionMatrix, num_base: int, num_novel: int, k: int,
         all_miou=mean_iou(iou),
         method=chosen,
     )
+
+
+# Where a class's IoU goes: its union split into the intersection and six kinds of error
+ERROR_SHARES = ("iou", "missed_as_background", "missed_as_base", "missed_as_novel",
+                "false_on_background", "false_on_base", "false_on_novel")
+
+
+def error_shares(matrix: np.ndarray, num_base: int, classes: list[int]) -> dict[str, float]:
+    """Mean over `classes` (those present) of each class's union split into: the intersection (its
+    IoU); its pixels predicted background, another base class or another novel class (missed); the
+    background, other base and other novel pixels predicted as it (false). `matrix` is matched
+    (remap_matrix: rows and columns 0 bg, 1..B base, B+1.. novel, last column "no prediction"); the
+    shares sum to 1 less the share left without prediction (none for a model's output)."""
+    n = matrix.shape[0]
+    m = matrix.astype(np.float64)
+    groups = {"background": [0], "base": list(range(1, num_base + 1)), "novel": list(range(num_base + 1, n))}
+    per_class = []
+    for c in classes:
+        tp = m[c, c]
+        union = m[c].sum() + m[:n, c].sum() - tp
+        if union <= 0:
+            continue
+        shares = {"iou": tp}
+        for name, members in groups.items():
+            own = tp if c in members else 0.0
+            shares[f"missed_as_{name}"] = m[c, members].sum() - own
+            shares[f"false_on_{name}"] = m[members, c].sum() - own
+        per_class.append([shares[key] / union for key in ERROR_SHARES])
+    values = np.mean(per_class, axis=0) if per_class else np.full(len(ERROR_SHARES), np.nan)
+    return {key: float(v) for key, v in zip(ERROR_SHARES, values)}

@@ -13,6 +13,8 @@ results.csv holds one row per model x checkpoint x fold x seed, then per fold th
 "std", then the rows of fold "mean": each seed's mean over the folds, and their "mean" and "std".
 comparisons.csv and comparisons.md hold the steps of the paper's table (k = 5 -> k = 10 -> EUMS and the
 ablation rows) as differences paired by training seed, with their spread (build_comparisons).
+errors.csv and errors.md split the base and the novel classes' IoU into the errors that cost it
+(build_error_tables).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ import statistics
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+import numpy as np
+
+from ncdss_core.evaluation.metrics import ERROR_SHARES, error_shares, remap_matrix
 from ncdss_core.provenance.atomic import atomic_write_text, read_json
 
 METRICS = (("novel_miou", "novel mIoU (after matching)"), ("base_miou", "base mIoU"),
@@ -240,10 +245,11 @@ def build_comparisons(rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
 
 
 def write_tables(out_dir: str | Path, rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
-                 seeds: Sequence[int], selection_rows: Sequence[Mapping[str, Any]] = ()) -> None:
+                 seeds: Sequence[int], selection_rows: Sequence[Mapping[str, Any]] = (),
+                 error_rows: Sequence[Mapping[str, Any]] = ()) -> None:
     """results.csv and results.md (see build_tables), comparisons.csv and comparisons.md (see
-    build_comparisons), and with `selection_rows` (collect_selection) selection.csv and selection.md;
-    each written atomically."""
+    build_comparisons), with `selection_rows` (collect_selection) selection.csv and selection.md, and
+    with `error_rows` (collect_errors) errors.csv and errors.md; each written atomically."""
     text_csv, text_md = build_tables(rows, folds, seeds)
     atomic_write_text(Path(out_dir) / "results.csv", text_csv)
     atomic_write_text(Path(out_dir) / "results.md", text_md)
@@ -254,6 +260,80 @@ def write_tables(out_dir: str | Path, rows: Sequence[Mapping[str, Any]], folds: 
         text_csv, text_md = build_selection_tables(selection_rows, folds, seeds)
         atomic_write_text(Path(out_dir) / "selection.csv", text_csv)
         atomic_write_text(Path(out_dir) / "selection.md", text_md)
+    if error_rows:
+        text_csv, text_md = build_error_tables(error_rows, folds, seeds)
+        atomic_write_text(Path(out_dir) / "errors.csv", text_csv)
+        atomic_write_text(Path(out_dir) / "errors.md", text_md)
+
+
+# --- where the IoU goes: errors of base and novel classes -----------------------------------------
+ERROR_GROUPS = (("base", "base classes"), ("novel", "novel classes (after matching)"))
+ERROR_TITLES = ("IoU", "missed: background", "missed: base", "missed: novel",
+                "false: background", "false: base", "false: novel")
+
+
+def collect_errors(entries: Iterable[tuple[int, int, str, str | Path]]) -> list[dict[str, Any]]:
+    """Rows (fold, seed, model, checkpoint, "<group>:<share>") of metrics.error_shares for the base and
+    the novel classes, from each metrics.json's confusion matrix and cluster mapping. The class counts
+    follow from the matrix: 1 + B + N rows, 1 + B + k columns and the "no prediction" column."""
+    rows = []
+    for fold, seed, model, path in entries:
+        data = read_json(path)
+        for checkpoint in CHECKPOINTS:
+            s = data[checkpoint]
+            confusion = np.asarray(s["confusion"], dtype=np.int64)
+            k = int(s["k"])
+            num_base = confusion.shape[1] - 2 - k
+            num_novel = confusion.shape[0] - 1 - num_base
+            matched = remap_matrix(confusion, num_base, num_novel, k, np.asarray(s["mapping"], dtype=np.int64))
+            row: dict[str, Any] = {"fold": int(fold), "seed": int(seed), "model": model, "checkpoint": checkpoint}
+            classes = {"base": list(range(1, num_base + 1)),
+                       "novel": list(range(num_base + 1, num_base + 1 + num_novel))}
+            for group, _ in ERROR_GROUPS:
+                shares = error_shares(matched, num_base, classes[group])
+                row.update({f"{group}:{key}": value for key, value in shares.items()})
+            rows.append(row)
+    return rows
+
+
+def build_error_tables(rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
+                       seeds: Sequence[int]) -> tuple[str, str]:
+    """(CSV text, Markdown text): per model and checkpoint, the base and the novel classes' IoU and
+    errors as shares of each class's union (metrics.error_shares), mean over the folds ± sample
+    standard deviation over the training seeds as in build_tables."""
+    index = _index(rows)
+    several = len(seeds) > 1
+    keys = [f"{group}:{share}" for group, _ in ERROR_GROUPS for share in ERROR_SHARES]
+    csv_buf = io.StringIO()
+    writer = csv.writer(csv_buf, lineterminator="\n")
+    writer.writerow(["model", "checkpoint", "fold", "seed"] + keys)
+    md = [f"Where the IoU goes, folds {', '.join(map(str, folds))}, training seeds "
+          f"{', '.join(map(str, seeds))}: per class, its union (ground truth or prediction) split into the "
+          "intersection (IoU), its pixels predicted as background, another base or another novel class "
+          "(missed), and the background, other base and other novel pixels predicted as it (false); mean "
+          "over the classes, in %; per model the mean over the folds ± sample standard deviation over the "
+          "seeds as in results.md. A row sums to 100."]
+    tables: dict[str, list[str]] = {group: [] for group, _ in ERROR_GROUPS}
+    for model in _models(rows):
+        for checkpoint in CHECKPOINTS:
+            grid = _Grid(index, model, checkpoint, folds, seeds)
+            for f in folds:
+                for s in seeds:
+                    if (r := grid.cells[f, s]) is not None:
+                        writer.writerow([model, checkpoint, f, s] + [_num(r[key]) for key in keys])
+            per_seed = [grid.seed_fold_means(key) for key in keys]
+            for i, s in enumerate(seeds):
+                writer.writerow([model, checkpoint, "mean", s] + [_num(v[i]) for v in per_seed])
+            stats = [grid.over_folds(key) for key in keys]
+            for label, which in (("mean", 0), ("std", 1)):
+                writer.writerow([model, checkpoint, "mean", label] + [_num(v[which]) for v in stats])
+            for group, _ in ERROR_GROUPS:
+                tables[group].append(f"| {model} | {checkpoint} | " + " | ".join(
+                    _cell(*grid.over_folds(f"{group}:{share}"), several) for share in ERROR_SHARES) + " |")
+    for group, title in ERROR_GROUPS:
+        md += ["", f"### {title}", "", "| model | checkpoint | " + " | ".join(ERROR_TITLES) + " |",
+               "|---|---|" + "---|" * len(ERROR_TITLES), *tables[group]]
+    return csv_buf.getvalue(), "\n".join(md) + "\n"
 
 
 # --- checkpoint selection against the evaluation split (evaluation.per_epoch) ----------------------

@@ -21,6 +21,13 @@ def test_tiny_discovery_chain_tables_pseudo_labels_and_ranking(tiny_run):
     assert "novel mIoU" in (tiny_run / TARGET / "results.md").read_text()
     steps = {(r["from"], r["to"]) for r in csv.DictReader((tiny_run / TARGET / "comparisons.csv").open())}
     assert steps == {("ablation_no_overclustering", "basic"), ("basic", "eums")}
+    errors = {(r["model"], r["checkpoint"], r["fold"], r["seed"]): r
+              for r in csv.DictReader((tiny_run / TARGET / "errors.csv").open())}
+    means = {r["model"]: r for r in rows if r["checkpoint"] == "selected" and r["fold"] == r["seed"] == "mean"}
+    for model in ("basic", "eums"):  # the decomposition gives back the IoU of results.csv
+        for group in ("base", "novel"):
+            iou = float(errors[model, "selected", "mean", "mean"][f"{group}:iou"])
+            assert iou == pytest.approx(float(means[model][f"{group}_miou"]), abs=1e-5)
     quality = read_json(tiny_run / "results/discovery/fold0/full/rep0/pseudo_labels/k10/provenance.json")["metrics"]
     assert 0 <= quality["novel_miou"] <= 1 and quality["method"] == "majority"
     quality5 = read_json(tiny_run / "results/discovery/fold0/full/rep0/pseudo_labels/k5/provenance.json")["metrics"]

@@ -189,7 +189,7 @@ def test_html_report_renders_in_headless_chromium(tiny_run, tmp_path):
     snakemake(tiny_run, "--report", str(report))
     html = report.read_text(errors="replace")
     for caption in ("Seed quality per class", "Entropy ranking", "Training curves", "Discovery results",
-                    "What each row of the paper"):
+                    "What each row of the paper", "Where the IoU of the base and the novel classes goes"):
         assert caption.lower() in html.lower(), caption
     chromium = _chromium()
     shot = tmp_path / "shot.png"

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from ncdss_core.evaluation.metrics import (
+    error_shares,
     ConfusionMatrix,
     cluster_iou_matrix,
     discovery_scores,
@@ -109,3 +110,28 @@ def test_shape_mismatch_raises():
         cm.update(np.zeros(4), np.zeros(5))
     with pytest.raises(ValueError):
         discovery_scores(ConfusionMatrix(4, 4), num_base=1, num_novel=2, k=3)
+
+
+def test_error_shares_split_each_union_into_its_intersection_and_the_six_errors():
+    # B = 2 base classes (1, 2), N = 1 novel (3); rows ground truth, columns prediction + "no prediction"
+    matrix = np.array([
+        [50, 4, 0, 1, 0],   # background: 4 called base 1, 1 called novel
+        [3, 10, 2, 5, 0],   # base 1: 3 missed as bg, 2 as base 2, 5 as novel
+        [0, 6, 20, 0, 4],   # base 2: 6 called base 1; 4 without prediction
+        [1, 1, 0, 8, 0],    # novel
+    ])
+    # base 1: union = 20 + (4 + 10 + 6 + 1) - 10 = 31
+    shares = error_shares(matrix, 2, [1])
+    expected = {"iou": 10, "missed_as_background": 3, "missed_as_base": 2, "missed_as_novel": 5,
+                "false_on_background": 4, "false_on_base": 6, "false_on_novel": 1}
+    assert shares == pytest.approx({key: v / 31 for key, v in expected.items()})
+    assert sum(shares.values()) == pytest.approx(1.0)
+    # base 2's union (30 + 22 - 20 = 32) holds 4 pixels without prediction: its shares sum to 28/32
+    assert sum(error_shares(matrix, 2, [2]).values()) == pytest.approx(28 / 32)
+    # the mean over classes; a class absent from ground truth and prediction is skipped
+    both = error_shares(matrix, 2, [1, 2])
+    assert both["iou"] == pytest.approx((10 / 31 + 20 / 32) / 2)
+    empty = np.zeros((5, 6), dtype=np.int64)  # a second novel class (4) that nothing holds
+    empty[:4, :4], empty[:4, 5] = matrix[:, :4], matrix[:, 4]
+    assert error_shares(empty, 2, [1, 4])["iou"] == pytest.approx(10 / 31)
+    assert math.isnan(error_shares(empty, 2, [4])["iou"])

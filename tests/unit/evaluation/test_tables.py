@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from ncdss_core.evaluation.tables import build_comparisons, build_tables, collect, write_tables
+from ncdss_core.evaluation.tables import (
+    build_comparisons,
+    build_error_tables,
+    build_tables,
+    collect,
+    collect_errors,
+    write_tables,
+)
 
 
 def scores(novel: float | None, k: int = 10) -> dict:
@@ -179,3 +186,37 @@ def test_steps_stay_within_one_supervision_and_need_both_models(tmp_path):
     assert steps == ["ablation_no_overclustering → basic", "basic → eums", "basic (weak) → eums (weak)"]
     # one seed: the step without a spread, and no verdict on it
     assert "| basic (weak) → eums (weak) | selected | +30.00 | +30.00 | – |" in text_md
+
+
+def confusion_scores(false_on_background: int) -> dict:
+    """Scores of a model with B = 1 base class, N = 1 novel class and k = 2 clusters, both matched to
+    the novel class (majority vote): rows bg, base, novel; columns bg, base, cluster 0, cluster 1, none."""
+    confusion = [[80, false_on_background, 0, 0, 0],
+                 [2, 10, 3, 0, 0],
+                 [5, 0, 6, 4, 0]]
+    return {"confusion": confusion, "mapping": [0, 0], "k": 2, "method": "majority",
+            "novel_miou": None, "base_miou": None, "all_miou": None}
+
+
+def test_errors_split_base_and_novel_iou_from_the_confusion_matrix(tmp_path):
+    entries = []
+    for seed, false_bg in ((1, 5), (2, 15)):
+        path = tmp_path / f"{seed}.json"
+        path.write_text(json.dumps({"selected": confusion_scores(false_bg), "last": confusion_scores(false_bg)}))
+        entries.append((0, seed, "eums", path))
+    rows = collect_errors(entries)
+    # base: union 15 + 10 + false_bg - 10; novel after matching: 10 of 15 + 3 base pixels
+    assert rows[0]["base:iou"] == pytest.approx(10 / 20) and rows[0]["base:false_on_background"] == pytest.approx(5 / 20)
+    assert rows[0]["base:missed_as_novel"] == pytest.approx(3 / 20)
+    assert rows[0]["novel:iou"] == pytest.approx(10 / 18) and rows[0]["novel:false_on_base"] == pytest.approx(3 / 18)
+    text_csv, text_md = build_error_tables(rows, [0], [1, 2])
+    base_table = text_md.split("### base classes", 1)[1].split("###", 1)[0]
+    # seeds: base IoU 10/20 and 10/30, missed as background 2/20 and 2/30, as novel 3/20 and 3/30,
+    # false alarms on background 5/20 and 15/30
+    assert ("| eums | last | 41.67 ± 11.79 | 8.33 ± 2.36 | 0.00 ± 0.00 | 12.50 ± 3.54 | 37.50 ± 17.68 "
+            "| 0.00 ± 0.00 | 0.00 ± 0.00 |") in base_table
+    by_key = {(r["model"], r["checkpoint"], r["fold"], r["seed"]): r for r in csv.DictReader(io.StringIO(text_csv))}
+    assert by_key["eums", "selected", "0", "2"]["base:false_on_background"] == "0.500000"
+    assert by_key["eums", "selected", "mean", "mean"]["novel:iou"] == "0.555556"
+    write_tables(tmp_path / "out", collect(entries), [0], [1, 2], error_rows=rows)
+    assert (tmp_path / "out" / "errors.md").read_text() == text_md
