@@ -175,7 +175,7 @@ def error_shares(matrix: np.ndarray, num_base: int, classes: list[int]) -> dict[
     per_class = []
     for c in classes:
         tp = m[c, c]
-        union = m[c].sum() + m[:n, c].sum() - tp
+        union = m[c].sum() + m[:, c].sum() - tp
         if union <= 0:
             continue
         shares = {"iou": tp}
