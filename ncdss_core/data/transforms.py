@@ -54,12 +54,13 @@ def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
 
 def flip_scale_rotate(image: np.ndarray, label: np.ndarray, rng: np.random.Generator,
                       aug: Augment = Augment()) -> tuple[np.ndarray, np.ndarray]:
-    """Flip, then one affine warp (rotation and scale about the centre) on the original canvas."""
+    """Flip, then one affine warp (rotation and scale about the centre) on the original canvas;
+    `label` (H, W) or several label maps as channels (H, W, C)."""
     if rng.random() < aug.flip:
         image, label = image[:, ::-1], label[:, ::-1]
     angle = (2 * rng.random() - 1) * aug.max_rotation
     scale = aug.scale_min + (aug.scale_max - aug.scale_min) * rng.random()
-    h, w = label.shape
+    h, w = label.shape[:2]
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
     image = cv2.warpAffine(np.ascontiguousarray(image), matrix, (w, h), flags=cv2.INTER_CUBIC,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)

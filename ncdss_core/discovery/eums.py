@@ -71,21 +71,28 @@ def teacher_labels(teacher: SegModel, weak: torch.Tensor, threshold: float) -> t
     return torch.where(confidence < threshold, torch.full_like(labels, IGNORE), labels)
 
 
-SELF_TRAINING_CLASSES = ("all", "no_base")
+SELF_TRAINING_CLASSES = ("all", "no_base", "novel")
 
 
-def self_training_target(labels: torch.Tensor, num_base: int, classes: str) -> torch.Tensor:
-    """What the student learns from the teacher's labels: all of them (the reference), or
-    (`no_base`) background and novel clusters only, the base-class pixels ignored, since the base
-    classes have ground truth in the base stream (on the generated benchmark it costs EUMS base and
-    novel mIoU: docs/results.md)."""
+def self_training_target(labels: torch.Tensor, num_base: int, classes: str,
+                         pseudo: torch.Tensor | None = None) -> torch.Tensor:
+    """What the student learns on the unclean images: all of the teacher's labels (`all`, the
+    reference); background and novel clusters only, the base-class pixels ignored (`no_base`: the
+    base stream has their ground truth); or (`novel`) the teacher's labels only where the image's
+    clustering pseudo-label `pseudo` says novel, background and base elsewhere as in that
+    pseudo-label (the labels the basic framework learns). On the generated benchmark `all` costs
+    base mIoU between base and background and `no_base` costs more (docs/results.md)."""
     if classes == "all":
         return labels
-    if classes != "no_base":
-        raise ValueError(f"finetune.self_training_classes: unknown value {classes!r} "
-                         f"({', '.join(SELF_TRAINING_CLASSES)})")
-    is_base = (labels >= 1) & (labels <= num_base)
-    return torch.where(is_base, torch.full_like(labels, IGNORE), labels)
+    if classes == "no_base":
+        is_base = (labels >= 1) & (labels <= num_base)
+        return torch.where(is_base, torch.full_like(labels, IGNORE), labels)
+    if classes == "novel":
+        if pseudo is None:
+            raise ValueError("finetune.self_training_classes novel needs the unclean images' pseudo-labels")
+        return torch.where((pseudo > num_base) & (pseudo != IGNORE), labels, pseudo)
+    raise ValueError(f"finetune.self_training_classes: unknown value {classes!r} "
+                     f"({', '.join(SELF_TRAINING_CLASSES)})")
 
 
 def clean_step(model: SegModel, batch: Mapping[str, Mapping[str, torch.Tensor]], epoch: int) -> torch.Tensor:
@@ -148,7 +155,7 @@ class EUMSStep:
     threshold: float
     rampup_coefficient: float
     rampup_length: int
-    num_base: int  # background is 0, base classes 1..num_base (`classes: no_base` masks those)
+    num_base: int  # background is 0, base classes 1..num_base, novel clusters above
     classes: str = "all"
     record: TeacherRecord | None = None
 
@@ -156,7 +163,7 @@ class EUMSStep:
         supervised = clean_step(model, batch, epoch)
         ema_update(self.teacher, model, self.momentum)
         labels = teacher_labels(self.teacher, batch["unclean"]["image"], self.threshold)
-        target = self_training_target(labels, self.num_base, self.classes)
+        target = self_training_target(labels, self.num_base, self.classes, batch["unclean"].get("pseudo"))
         weight = rampup_weight(epoch, self.rampup_coefficient, self.rampup_length)
         self_training = weight * cross_entropy(model(batch["unclean"]["strong"]), target)
         if self.record is not None:  # what the teacher said, before the class restriction

@@ -183,15 +183,17 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
             # the unclean images' ground truth rides along for the teacher's diagnostics only (the
             # loss never reads it); under weak supervision no pixel label is read at all
             with_truth = supervision == "full"
+            classes = ft_cfg["self_training_classes"]
             streams["unclean"] = SegTrainSet(unclean_ids, images, truth_reader(dataset, fold) if with_truth else None,
-                                             size, seed, 2, strong=Jitter(*ft_cfg["strong_jitter"]))
+                                             size, seed, 2, strong=Jitter(*ft_cfg["strong_jitter"]),
+                                             read_pseudo=pseudo if classes == "novel" else None)
             teacher = make_teacher(model, reinit=bool(ft_cfg["reinit_heads"])).to(device)
             _, num_novel = label_space(dataset.kind, fold)
             step = EUMSStep(teacher=teacher, momentum=float(ft_cfg["ema_momentum"]),
                             threshold=float(ft_cfg["confidence_threshold"]),
                             rampup_coefficient=float(ft_cfg["rampup_coefficient"]),
                             rampup_length=int(ft_cfg["rampup_length"]),
-                            num_base=num_base, classes=ft_cfg["self_training_classes"],
+                            num_base=num_base, classes=classes,
                             record=TeacherRecord(num_base, num_novel, k, ft_cfg["matching"], with_truth))
         if variant.reassignment:
             score = lambda ids: _entropy_scores(model, dataset, ids, pseudo_dir, num_base, size)

@@ -132,7 +132,7 @@ def test_no_base_self_training_ignores_the_teachers_base_labels():
     assert torch.equal(self_training_target(labels, 2, "all"), labels)
     assert self_training_target(labels, 2, "no_base").tolist() == [[0, 255, 255, 3, 4, 255]]
     with pytest.raises(ValueError, match="self_training_classes"):
-        self_training_target(labels, 2, "novel")
+        self_training_target(labels, 2, "novel_only")
 
 
 def test_no_base_step_changes_the_loss_but_not_the_teachers_record():
