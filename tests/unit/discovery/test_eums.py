@@ -135,13 +135,22 @@ def test_no_base_self_training_ignores_the_teachers_base_labels():
         self_training_target(labels, 2, "novel_only")
 
 
-def test_no_base_step_changes_the_loss_but_not_the_teachers_record():
+def test_novel_self_training_relabels_only_the_pseudo_labels_novel_pixels():
+    # 2 base classes: pseudo 0 background, 1-2 base, 3-4 novel clusters
+    teacher = torch.tensor([[0, 1, 2, 3, 4, 255, 3, 0]])
+    pseudo = torch.tensor([[3, 3, 4, 0, 1, 3, 2, 255]])
+    assert self_training_target(teacher, 2, "novel", pseudo).tolist() == [[0, 1, 2, 0, 1, 255, 2, 255]]
+    with pytest.raises(ValueError, match="pseudo-labels"):
+        self_training_target(teacher, 2, "novel")
+
+
+def test_the_class_restriction_changes_the_loss_but_not_the_teachers_record():
     x = torch.randn(2, 3, 16, 16)
     y = torch.randint(0, 5, (2, 16, 16))
     batch = {"base": {"image": x, "label": y}, "clean": {"image": x, "label": y},
-             "unclean": {"image": x, "strong": x + 0.1, "label": y}}
+             "unclean": {"image": x, "strong": x + 0.1, "label": y, "pseudo": torch.zeros_like(y)}}
     losses, counts = {}, {}
-    for classes in ("all", "no_base"):
+    for classes in ("all", "no_base", "novel"):
         torch.manual_seed(0)
         student = build_model(SPEC)
         teacher = make_teacher(student, reinit=True)
@@ -151,6 +160,9 @@ def test_no_base_step_changes_the_loss_but_not_the_teachers_record():
         student.eval()  # no student dropout: the two runs differ only in the target
         losses[classes] = float(step(student, batch, 5))
         counts[classes] = record.counts.clone()
-    assert torch.equal(counts["all"], counts["no_base"])  # the record holds the teacher's own labels
+    # the record holds the teacher's own labels
+    assert torch.equal(counts["all"], counts["no_base"]) and torch.equal(counts["all"], counts["novel"])
     assert int(counts["all"][1:3].sum()) > 0  # the teacher did say base somewhere
     assert losses["all"] != losses["no_base"]
+    # a pseudo-label without novel pixels: the target is all background, whatever the teacher says
+    assert losses["novel"] != losses["all"] and losses["novel"] != losses["no_base"]

@@ -86,6 +86,27 @@ def test_augmentation_is_per_sample_seeded_and_views_are_pixel_aligned(dataset):
     assert len(seen) > 50
 
 
+def test_a_second_label_map_is_warped_with_the_same_draws(dataset):
+    ids = list(dataset.ids("trainaug"))
+    truth = base_label_reader(dataset, 0, "full")
+    shifted = lambda image_id: (truth(image_id) + 1).astype(np.uint8)  # a distinct map, same geometry
+    jitter = Jitter(*section("finetune")["strong_jitter"])
+    alone = SegTrainSet(ids, image_reader(dataset), truth, 32, 7, stream=2, strong=jitter)
+    paired = SegTrainSet(ids, image_reader(dataset), truth, 32, 7, stream=2, strong=jitter, read_pseudo=shifted)
+    for ds in (alone, paired):
+        ds.epoch = 4
+    for index in range(4):
+        a, b = alone[index], paired[index]
+        assert "pseudo" not in a
+        # the same image, strong view and label as without the second map: no extra random draw
+        assert torch.equal(a["image"], b["image"]) and torch.equal(a["strong"], b["strong"])
+        assert torch.equal(a["label"], b["label"])
+        # and the second map went through the same flip, rotation, scale and resize (warp padding 0)
+        inside = b["pseudo"] != 0
+        assert inside.float().mean() > 0.5
+        assert torch.equal(b["pseudo"][inside], (b["label"][inside] + 1) % 256)
+
+
 def test_base_selection_score_is_an_miou(dataset):
     score = base_selection_score(build_model(ModelSpec.from_config(MODEL, num_classes=16)),
                                  dataset, list(dataset.ids("trainaug"))[:4], 1, 32)

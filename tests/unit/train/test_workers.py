@@ -40,15 +40,17 @@ def _base_run(dataset, out, workers):
     return _global_rngs()
 
 
-def _eums_run(dataset, out, workers):
-    """EUMS: three zipped streams, the shorter cycled, the strong view, teacher and reassignment."""
+def _eums_run(dataset, out, workers, classes="all"):
+    """EUMS: three zipped streams, the shorter cycled, the strong view, teacher and reassignment
+    (`classes` novel: the unclean stream carries its pseudo-labels too)."""
     ids = list(dataset.ids("trainaug"))
     pseudo = out.parent / "pseudo"
     for image_id in ids[12:]:
         label = dataset.read_label(image_id)
         write_label_png(pseudo / f"{image_id}.png", np.where(label == 255, 0, np.minimum(label, 20)))
     finetune = {key: value for key, value in section("finetune", epochs=2, batch_size=2, decay_epochs=[0],
-                                                     reassign_epochs=[1], selection="last").items()
+                                                     reassign_epochs=[1], selection="last",
+                                                     self_training_classes=classes).items()
                 if key in VARIANTS["eums"].config_keys()}
     np.random.seed(0)
     train_finetune_model(dataset, 0, VARIANTS["eums"], 5, ids[:12], ids[12:], [], pseudo,
@@ -70,7 +72,8 @@ def _same_model_dirs(a, b, files):
 @pytest.mark.parametrize("run, files", [
     (_base_run, ("model.pt", "last.pt", "history.json")),
     (_eums_run, ("model.pt", "last.pt", "history.json", "clean_final.txt", "moved_to_unclean.txt")),
-])
+    (lambda *args: _eums_run(*args, classes="novel"), ("model.pt", "last.pt", "history.json")),
+], ids=["base", "eums", "eums_novel_targets"])
 def test_a_segmentation_training_gives_the_same_bytes_with_0_and_2_workers(dataset, tmp_path, run, files):
     rng_0 = run(dataset, tmp_path / "w0" / "model", 0)
     rng_2 = run(dataset, tmp_path / "w2" / "model", 2)
@@ -119,3 +122,11 @@ def test_icd_training_and_its_resume_state_are_the_same_with_0_and_2_workers(tmp
     assert torch.equal(saved_0["parts"]["batches"]["generator"], saved_2["parts"]["batches"]["generator"])
     assert torch.equal(saved_0["rng"]["torch"], saved_2["rng"]["torch"])
     assert _same_rngs(rng_0, rng_2)
+
+
+def test_novel_self_training_targets_change_what_eums_learns(dataset, tmp_path):
+    _eums_run(dataset, tmp_path / "all" / "model", 0)
+    _eums_run(dataset, tmp_path / "novel" / "model", 0, classes="novel")
+    last = {name: torch.load(tmp_path / name / "model" / "last.pt", weights_only=False)["state_dict"]
+            for name in ("all", "novel")}
+    assert any(not torch.equal(value, last["novel"][key]) for key, value in last["all"].items())
