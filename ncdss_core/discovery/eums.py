@@ -4,6 +4,8 @@ Student g_q and EMA teacher g_k (m = 0.99, parameters only, updated every iterat
 teacher's forward pass). Loss = ½ [CE(base) + CE(clean)] + w(e) · CE(g_q(strong unclean), ŷ) with
 ŷ the teacher's hard prediction on the pixel-aligned weak view (masked to 255 below a confidence
 threshold, 0 in the reference so nothing is masked) and w(e) = λ exp(-5 (1 - clip(e, 0, T)/T)²).
+By default ŷ replaces the image's clustering pseudo-label only where that says novel
+(`finetune.self_training_classes`; the reference replaces it everywhere).
 Dynamic reassignment: at the start of the listed epochs, the student scores the clean split by
 entropy; the lower-entropy half stays clean and the rest joins the unclean split.
 
@@ -80,8 +82,9 @@ def self_training_target(labels: torch.Tensor, num_base: int, classes: str,
     reference); background and novel clusters only, the base-class pixels ignored (`no_base`: the
     base stream has their ground truth); or (`novel`) the teacher's labels only where the image's
     clustering pseudo-label `pseudo` says novel, background and base elsewhere as in that
-    pseudo-label (the labels the basic framework learns). On the generated benchmark `all` costs
-    base mIoU between base and background and `no_base` costs more (docs/results.md)."""
+    pseudo-label (the labels the basic framework learns; the default). On the generated benchmark
+    `all` costs base mIoU between base and background, `no_base` costs more, and `novel` keeps
+    basic's base mIoU and EUMS's novel gain (docs/results.md)."""
     if classes == "all":
         return labels
     if classes == "no_base":
