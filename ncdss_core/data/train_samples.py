@@ -1,6 +1,7 @@
 """Segmentation training samples of one stream: image and label, train-augmented (reference
-ncdss.md §2.3), optionally with the pixel-aligned strong view of EUMS (§6.2) and a second label map warped with the
-same draws (the pseudo-labels of EUMS's unclean images, beside their ground truth).
+ncdss.md §2.3), optionally with the pixel-aligned strong view of EUMS (§6.2) and a second label
+map warped with the same draws (the pseudo-labels of EUMS's unclean images, beside their ground
+truth).
 
 The augmentation of a sample draws from a numpy Generator seeded by (seed, stream, epoch, index[,
 pass over the stream]), so a sample is the same bytes whatever the worker count or the order.
