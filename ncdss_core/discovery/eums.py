@@ -159,7 +159,7 @@ class EUMSStep:
     rampup_coefficient: float
     rampup_length: int
     num_base: int  # background is 0, base classes 1..num_base, novel clusters above
-    classes: str = "all"
+    classes: str  # finetune.self_training_classes (its default lives in config.yaml)
     record: TeacherRecord | None = None
 
     def __call__(self, model: SegModel, batch: Mapping[str, Mapping[str, torch.Tensor]], epoch: int) -> torch.Tensor:

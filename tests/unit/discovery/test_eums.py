@@ -55,7 +55,7 @@ def test_eums_step_trains_student_on_teacher_labels_with_rampup():
     teacher = make_teacher(student, reinit=True)
     step = EUMSStep(teacher=teacher, momentum=0.99, threshold=FINETUNE["confidence_threshold"],
                     rampup_coefficient=FINETUNE["rampup_coefficient"], rampup_length=FINETUNE["rampup_length"],
-                    num_base=2)
+                    num_base=2, classes="all")
     x = torch.randn(2, 3, 16, 16)
     y = torch.randint(0, 5, (2, 16, 16))
     batch = {"base": {"image": x, "label": y}, "clean": {"image": x, "label": y},
@@ -114,7 +114,7 @@ def test_the_unclean_ground_truth_never_reaches_the_loss_or_the_teacher():
                                   (torch.randint(0, 5, (2, 16, 16)), TeacherRecord(1, 2, 3, "auto", True))):
         s, t = copy.deepcopy(student), copy.deepcopy(teacher)
         step = EUMSStep(teacher=t, momentum=0.99, threshold=0.0, rampup_coefficient=1.0, rampup_length=0,
-                        num_base=1, record=record)
+                        num_base=1, classes="all", record=record)
         torch.manual_seed(1)  # the same dropout in both runs
         batch = {"base": {"image": x, "label": y}, "clean": {"image": x, "label": y},
                  "unclean": {"image": x, "strong": x + 0.1, "label": unclean_label}}
