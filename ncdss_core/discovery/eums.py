@@ -76,6 +76,11 @@ def teacher_labels(teacher: SegModel, weak: torch.Tensor, threshold: float) -> t
 SELF_TRAINING_CLASSES = ("all", "no_base", "novel")
 
 
+def reads_pseudo_labels(classes: str) -> bool:
+    """Whether `self_training_target` needs the unclean images' clustering pseudo-labels."""
+    return classes == "novel"
+
+
 def self_training_target(labels: torch.Tensor, num_base: int, classes: str,
                          pseudo: torch.Tensor | None = None) -> torch.Tensor:
     """What the student learns on the unclean images: all of the teacher's labels (`all`, the
@@ -90,7 +95,7 @@ def self_training_target(labels: torch.Tensor, num_base: int, classes: str,
     if classes == "no_base":
         is_base = (labels >= 1) & (labels <= num_base)
         return torch.where(is_base, torch.full_like(labels, IGNORE), labels)
-    if classes == "novel":
+    if reads_pseudo_labels(classes):
         if pseudo is None:
             raise ValueError("finetune.self_training_classes novel needs the unclean images' pseudo-labels")
         return torch.where((pseudo > num_base) & (pseudo != IGNORE), labels, pseudo)

@@ -22,7 +22,7 @@ from ncdss_core.data.folds import label_space
 from ncdss_core.data.labels import base_label_reader, image_reader, pseudo_label_reader, truth_reader
 from ncdss_core.data.train_samples import SegTrainSet
 from ncdss_core.data.transforms import Jitter, resize_label
-from ncdss_core.discovery.eums import EUMSStep, TeacherRecord, clean_step, make_teacher, reassign
+from ncdss_core.discovery.eums import EUMSStep, TeacherRecord, clean_step, make_teacher, reassign, reads_pseudo_labels
 from ncdss_core.discovery.losses import supervised_step
 from ncdss_core.discovery.ranking import entropy_score, split_clean, summary
 from ncdss_core.discovery.training import TrainSettings, train_segmentation
@@ -186,7 +186,7 @@ def train_finetune_model(dataset: Any, fold: int, variant: Variant, k: int, base
             classes = ft_cfg["self_training_classes"]
             streams["unclean"] = SegTrainSet(unclean_ids, images, truth_reader(dataset, fold) if with_truth else None,
                                              size, seed, 2, strong=Jitter(*ft_cfg["strong_jitter"]),
-                                             read_pseudo=pseudo if classes == "novel" else None)
+                                             read_pseudo=pseudo if reads_pseudo_labels(classes) else None)
             teacher = make_teacher(model, reinit=bool(ft_cfg["reinit_heads"])).to(device)
             _, num_novel = label_space(dataset.kind, fold)
             step = EUMSStep(teacher=teacher, momentum=float(ft_cfg["ema_momentum"]),

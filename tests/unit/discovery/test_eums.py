@@ -14,6 +14,8 @@ from ncdss_core.discovery.eums import (
     ema_update,
     make_teacher,
     rampup_weight,
+    SELF_TRAINING_CLASSES,
+    reads_pseudo_labels,
     reassign,
     self_training_target,
 )
@@ -142,6 +144,17 @@ def test_novel_self_training_relabels_only_the_pseudo_labels_novel_pixels():
     assert self_training_target(teacher, 2, "novel", pseudo).tolist() == [[0, 1, 2, 0, 1, 255, 2, 255]]
     with pytest.raises(ValueError, match="pseudo-labels"):
         self_training_target(teacher, 2, "novel")
+
+
+@pytest.mark.parametrize("classes", SELF_TRAINING_CLASSES)
+def test_the_runner_reads_pseudo_labels_exactly_when_the_target_needs_them(classes):
+    teacher = torch.tensor([[0, 1, 2, 3]])
+    if reads_pseudo_labels(classes):
+        with pytest.raises(ValueError, match="pseudo-labels"):
+            self_training_target(teacher, 2, classes)
+    else:
+        assert self_training_target(teacher, 2, classes).shape == teacher.shape
+    assert reads_pseudo_labels(classes) == (classes == "novel")
 
 
 def test_the_class_restriction_changes_the_loss_but_not_the_teachers_record():
