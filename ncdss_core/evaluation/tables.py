@@ -67,15 +67,22 @@ def _num(value: float | None) -> str:
     return "" if value is None else f"{value:.6f}"
 
 
-def collect(entries: Iterable[tuple[int, int, str, str | Path]]) -> list[dict[str, Any]]:
-    """Rows (fold, seed, model, checkpoint, k, method, epoch, metrics) from (fold, training seed, model,
-    metrics.json) entries."""
+Evaluation = tuple[int, int, str, Mapping[str, Any]]
+"""(fold, training seed, model, the evaluation's metrics.json content)."""
+
+
+def read_evaluations(entries: Iterable[tuple[int, int, str, str | Path]]) -> list[Evaluation]:
+    """Each (fold, training seed, model, metrics.json path) entry with its file read, once for all tables."""
+    return [(int(fold), int(seed), model, read_json(path)) for fold, seed, model, path in entries]
+
+
+def collect(evaluations: Iterable[Evaluation]) -> list[dict[str, Any]]:
+    """Rows (fold, seed, model, checkpoint, k, method, epoch, metrics) of each evaluation."""
     rows = []
-    for fold, seed, model, path in entries:
-        data = read_json(path)
+    for fold, seed, model, data in evaluations:
         for checkpoint in CHECKPOINTS:
             s = data[checkpoint]
-            rows.append({"fold": int(fold), "seed": int(seed), "model": model, "checkpoint": checkpoint,
+            rows.append({"fold": fold, "seed": seed, "model": model, "checkpoint": checkpoint,
                          "k": s["k"], "method": s["method"], "epoch": data.get(f"{checkpoint}_epoch"),
                          **{m: (None if s[m] is None else float(s[m])) for m, _ in METRICS}})
     return rows
@@ -272,13 +279,12 @@ ERROR_TITLES = ("IoU", "missed: background", "missed: base", "missed: novel",
                 "false: background", "false: base", "false: novel")
 
 
-def collect_errors(entries: Iterable[tuple[int, int, str, str | Path]]) -> list[dict[str, Any]]:
+def collect_errors(evaluations: Iterable[Evaluation]) -> list[dict[str, Any]]:
     """Rows (fold, seed, model, checkpoint, "<group>:<share>") of metrics.error_shares for the base and
     the novel classes, from each metrics.json's confusion matrix and cluster mapping. The class counts
     follow from the matrix: 1 + B + N rows, 1 + B + k columns and the "no prediction" column."""
     rows = []
-    for fold, seed, model, path in entries:
-        data = read_json(path)
+    for fold, seed, model, data in evaluations:
         for checkpoint in CHECKPOINTS:
             s = data[checkpoint]
             confusion = np.asarray(s["confusion"], dtype=np.int64)
@@ -286,7 +292,7 @@ def collect_errors(entries: Iterable[tuple[int, int, str, str | Path]]) -> list[
             num_base = confusion.shape[1] - 2 - k
             num_novel = confusion.shape[0] - 1 - num_base
             matched = remap_matrix(confusion, num_base, num_novel, k, np.asarray(s["mapping"], dtype=np.int64))
-            row: dict[str, Any] = {"fold": int(fold), "seed": int(seed), "model": model, "checkpoint": checkpoint}
+            row: dict[str, Any] = {"fold": fold, "seed": seed, "model": model, "checkpoint": checkpoint}
             classes = {"base": list(range(1, num_base + 1)),
                        "novel": list(range(num_base + 1, num_base + 1 + num_novel))}
             for group, _ in ERROR_GROUPS:
@@ -348,14 +354,14 @@ SELECTION_FIELDS = (
 )
 
 
-def collect_selection(entries: Iterable[tuple[int, int, str, str | Path]]) -> list[dict[str, Any]]:
+def collect_selection(evaluations: Iterable[Evaluation]) -> list[dict[str, Any]]:
     """Rows (fold, seed, model, spearman, regret, epochs) of the evaluations whose metrics.json has
     the per-epoch `selection` agreement (evaluation/selection.py)."""
     rows = []
-    for fold, seed, model, path in entries:
-        selection = read_json(path).get("selection")
+    for fold, seed, model, data in evaluations:
+        selection = data.get("selection")
         if selection is not None:
-            rows.append({"fold": int(fold), "seed": int(seed), "model": model, "checkpoint": "selected",
+            rows.append({"fold": fold, "seed": seed, "model": model, "checkpoint": "selected",
                          **{key: selection[key] for key in ("spearman", "regret", "selected_epoch", "best_epoch")}})
     return rows
 

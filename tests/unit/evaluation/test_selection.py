@@ -6,7 +6,7 @@ import math
 import pytest
 
 from ncdss_core.evaluation.selection import selection_agreement
-from ncdss_core.evaluation.tables import build_selection_tables, collect_selection
+from ncdss_core.evaluation.tables import build_selection_tables, collect_selection, read_evaluations
 
 
 def _history(select, val, selected):
@@ -38,7 +38,7 @@ def test_selection_table_over_seeds(tmp_path):
         no_diagnostics = tmp_path / f"{fold}_base.json"
         no_diagnostics.write_text(json.dumps({"selected": {}, "last": {}}))
         entries.append((fold, 7, "base", no_diagnostics))
-    rows = collect_selection(entries)
+    rows = collect_selection(read_evaluations(entries))
     assert {r["model"] for r in rows} == {"eums"} and len(rows) == 4
     text_csv, text_md = build_selection_tables(rows, [0, 1], [7, 8])
     # fold 0: rho 0.5, 0.9 -> 0.70 ± 0.28; over folds: per seed 0.55, 0.95 -> 0.75 ± 0.28

@@ -13,6 +13,7 @@ from ncdss_core.evaluation.tables import (
     build_tables,
     collect,
     collect_errors,
+    read_evaluations,
     write_tables,
 )
 
@@ -22,14 +23,15 @@ def scores(novel: float | None, k: int = 10) -> dict:
 
 
 def write_metrics(tmp_path: Path, values: dict[tuple[int, int, str], float]) -> list[tuple]:
-    """(fold, seed, model, path) entries; the last checkpoint scores half the selected one."""
+    """(fold, seed, model, metrics) evaluations, written and read back; the last checkpoint scores half
+    the selected one."""
     entries = []
     for (fold, seed, model), value in values.items():
         path = tmp_path / f"{fold}_{seed}_{model}.json"
         path.write_text(json.dumps({"selected": scores(value), "last": scores(value / 2),
                                     "selected_epoch": 3, "last_epoch": 9}))
         entries.append((fold, seed, model, path))
-    return entries
+    return read_evaluations(entries)
 
 
 # novel mIoU of "basic" (selected): fold 0 over seeds 1, 2, 3 -> mean 0.30, std 0.10;
@@ -204,7 +206,8 @@ def test_errors_split_base_and_novel_iou_from_the_confusion_matrix(tmp_path):
         path = tmp_path / f"{seed}.json"
         path.write_text(json.dumps({"selected": confusion_scores(false_bg), "last": confusion_scores(false_bg)}))
         entries.append((0, seed, "eums", path))
-    rows = collect_errors(entries)
+    evaluations = read_evaluations(entries)
+    rows = collect_errors(evaluations)
     # base: union 15 + 10 + false_bg - 10; novel after matching: 10 of 15 + 3 base pixels
     assert rows[0]["base:iou"] == pytest.approx(10 / 20) and rows[0]["base:false_on_background"] == pytest.approx(5 / 20)
     assert rows[0]["base:missed_as_novel"] == pytest.approx(3 / 20)
@@ -218,5 +221,5 @@ def test_errors_split_base_and_novel_iou_from_the_confusion_matrix(tmp_path):
     by_key = {(r["model"], r["checkpoint"], r["fold"], r["seed"]): r for r in csv.DictReader(io.StringIO(text_csv))}
     assert by_key["eums", "selected", "0", "2"]["base:false_on_background"] == "0.500000"
     assert by_key["eums", "selected", "mean", "mean"]["novel:iou"] == "0.555556"
-    write_tables(tmp_path / "out", collect(entries), [0], [1, 2], error_rows=rows)
+    write_tables(tmp_path / "out", collect(evaluations), [0], [1, 2], error_rows=rows)
     assert (tmp_path / "out" / "errors.md").read_text() == text_md
