@@ -67,10 +67,19 @@ def _get(config: dict, dotted: str) -> Any:
     return node
 
 
+def _as_list(config: dict, dotted: str) -> list[str]:
+    value = _get(config, dotted) or []
+    return [value] if isinstance(value, str) else list(value)
+
+
 def supervisions(config: dict) -> list[str]:
     """`base.supervision` as a list: one setting ("full") or several ([full, weak])."""
-    value = _get(config, "base.supervision") or []
-    return [value] if isinstance(value, str) else list(value)
+    return _as_list(config, "base.supervision")
+
+
+def ablation_supervisions(config: dict) -> list[str]:
+    """The supervisions whose runs also train the ablation rows (`finetune.ablation_supervision`)."""
+    return [s for s in supervisions(config) if s in _as_list(config, "finetune.ablation_supervision")]
 
 
 def semantic_problems(config: dict, base_dir: Path) -> list[str]:

@@ -1,5 +1,6 @@
 # Helpers of the discovery families (base.smk, discovery.smk, finetune.smk, evaluate.smk): paths,
 # input functions, tracked params, and the target lists of `all`. Functions only (lint: no rules).
+from ncdss_core.config import ablation_supervisions
 from ncdss_core.discovery.variants import (
     FINETUNED_MODELS,
     VARIANTS,
@@ -166,10 +167,13 @@ def finetune_params(wildcards):
 
 
 # --- targets ------------------------------------------------------------------------------------
-def evaluated_models():
-    """Model names as in results/eval/fold{fold}/: base, basic, eums, ablation_<row>."""
-    ablations = [model_name(a) for a in config["finetune"]["ablations"]]
-    return list(config["evaluation"]["models"]) + ablations
+def evaluated_models(supervision):
+    """Model names as in results/eval/fold{fold}/{supervision}/: base, basic, eums, and
+    ablation_<row> where finetune.ablation_supervision names the supervision."""
+    models = list(config["evaluation"]["models"])
+    if supervision in ablation_supervisions(config):
+        models += [model_name(a) for a in config["finetune"]["ablations"]]
+    return models
 
 
 def table_name(model, supervision):
@@ -184,7 +188,7 @@ def table_entries():
         for f in FOLDS
         for s in SUPERVISIONS
         for r in REPLICATES
-        for m in evaluated_models()
+        for m in evaluated_models(s)
     ]
 
 

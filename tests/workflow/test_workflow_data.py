@@ -87,10 +87,11 @@ def test_scan_command_on_the_tiny_dataset(tiny_dataset_copy, capsys):
 
 
 def test_replicates_config_adds_seeds_rows_and_the_weak_runs_to_reproduce(tmp_path):
-    """`make replicates`: per fold 2 supervisions x 3 replicates of the chain, six fine-tuned models each."""
+    """`make replicates`: per fold 2 supervisions x 3 replicates of the chain; the full runs train
+    six fine-tuned models, the weak ones basic and EUMS."""
     jobs = planned_jobs(tmp_path, configfile=[DEFAULT, REPO / "config" / "reproduce.yaml",
                                               REPO / "config" / "replicates.yaml"])
-    runs = 4 * 2 * 3
-    assert jobs["base_model"] == runs and jobs["ranking"] == runs
-    assert jobs["finetune"] == runs * 6 and jobs["evaluate"] == runs * 7
+    runs = 4 * 3  # per supervision
+    assert jobs["base_model"] == 2 * runs and jobs["ranking"] == 2 * runs
+    assert jobs["finetune"] == runs * (6 + 2) and jobs["evaluate"] == runs * (7 + 3)
     assert jobs["train_icd"] == 4 and jobs["splits"] == 8

@@ -76,6 +76,12 @@ def test_the_weakly_supervised_row_runs_beside_the_full_one_from_the_icd_labels(
     assert planned_jobs(tiny_run, configfile=path) == {
         "base_model": 1, "base_removal": 2, "clustering": 2, "pseudo_labels": 2, "finetune": 3,
         "ranking": 1, "evaluate": 4, "tables": 1, "report_tables": 1, "all": 1}
+    # the ablation rows only where finetune.ablation_supervision names the supervision
+    config["finetune"]["ablation_supervision"] = ["full"]
+    path.write_text(yaml.safe_dump(config))
+    assert planned_jobs(tiny_run, configfile=path) == {
+        "base_model": 1, "base_removal": 2, "clustering": 1, "pseudo_labels": 1, "finetune": 2,
+        "ranking": 1, "evaluate": 3, "tables": 1, "report_tables": 1, "all": 1}
     # ICD trained on the lists of the image-level labels, never on those of the label maps
     icd = read_json(tiny_run / "results/weak/fold0/icd_model/provenance.json")["inputs"]
     assert [v["path"] for k, v in icd.items() if k.startswith("splits")] == ["results/splits/fold0/weak"]
