@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from ncdss_core.provenance.atomic import atomic_directory
+from ncdss_core.io.atomic import atomic_directory
 from ncdss_core.provenance.record import describe_input, now, record_digest, write_provenance
 from ncdss_core.runtime import device as pick_device
 from ncdss_core.runtime import seed_everything, set_threads, setup_logging

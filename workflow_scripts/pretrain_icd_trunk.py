@@ -5,7 +5,7 @@ import torch
 
 from ncdss_core.data.generated import pretraining_images
 from ncdss_core.models.trunks import small_trunk
-from ncdss_core.provenance.atomic import atomic_write_json
+from ncdss_core.io.atomic import atomic_write_json
 from ncdss_core.provenance.record import split_epoch_seconds
 from ncdss_core.stage import Stage
 from ncdss_core.weak.pretrain import PretrainConfig, pretrain_trunk

@@ -2,7 +2,7 @@
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 from pathlib import Path
 
-from ncdss_core.provenance.atomic import atomic_write_bytes
+from ncdss_core.io.atomic import atomic_write_bytes
 from ncdss_core.stage import Stage
 
 stage = Stage(snakemake)  # noqa: F821 (injected by Snakemake)

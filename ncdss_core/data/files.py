@@ -10,7 +10,7 @@ from typing import Iterable
 import numpy as np
 from PIL import Image
 
-from ncdss_core.provenance.atomic import atomic_write_bytes, atomic_write_text
+from ncdss_core.io.atomic import atomic_write_bytes, atomic_write_text
 
 
 def _voc_palette() -> list[int]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ncdss_core.data.datasets import SPLITS, Dataset, labels_in_map, open_dataset, scan
-from ncdss_core.provenance.atomic import atomic_write_json, read_json
+from ncdss_core.io.atomic import atomic_write_json, read_json
 from ncdss_core.provenance.record import file_digest, provenance_path_of, working_dir_of
 from ncdss_core.runtime import get_logger, progress
 

@@ -30,7 +30,7 @@ from ncdss_core.discovery.clustering import (
 from ncdss_core.discovery.runners import new_model
 from ncdss_core.evaluation.evaluate import predict_logits
 from ncdss_core.data.folds import label_space, to_finetune_labels
-from ncdss_core.provenance.atomic import atomic_write_json, atomic_write_text
+from ncdss_core.io.atomic import atomic_write_json, atomic_write_text
 from ncdss_core.data.files import read_grey_png, read_label_png, write_ids, write_label_png
 from ncdss_core.evaluation.metrics import ConfusionMatrix, discovery_scores
 from ncdss_core.runtime import get_logger, progress

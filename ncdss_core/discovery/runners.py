@@ -37,7 +37,7 @@ from ncdss_core.models.segmodel import (
     load_checkpoint,
     save_checkpoint,
 )
-from ncdss_core.provenance.atomic import atomic_write_json
+from ncdss_core.io.atomic import atomic_write_json
 from ncdss_core.provenance.record import split_epoch_seconds
 from ncdss_core.runtime import get_logger, progress
 from ncdss_core.train.loop import TrainResult

@@ -32,7 +32,7 @@ from ncdss_core.data.transforms import resize_label, val_image
 from ncdss_core.evaluation.metrics import ConfusionMatrix, discovery_scores
 from ncdss_core.evaluation.selection import selection_agreement
 from ncdss_core.models.segmodel import SegModel, load_checkpoint
-from ncdss_core.provenance.atomic import atomic_write_json, atomic_write_text, read_json
+from ncdss_core.io.atomic import atomic_write_json, atomic_write_text, read_json
 from ncdss_core.runtime import get_logger, progress
 
 CHECKPOINTS = (("selected", "model.pt"), ("last", "last.pt"))

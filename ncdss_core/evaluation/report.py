@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 from ncdss_core.data.files import VOC_PALETTE, read_ids, read_label_png  # noqa: E402
 from ncdss_core.evaluation.evaluate import predict_logits  # noqa: E402
 from ncdss_core.models.segmodel import load_checkpoint  # noqa: E402
-from ncdss_core.provenance.atomic import atomic_write_bytes, read_json  # noqa: E402
+from ncdss_core.io.atomic import atomic_write_bytes, read_json  # noqa: E402
 
 _PALETTE = np.array(VOC_PALETTE, dtype=np.uint8).reshape(256, 3)
 

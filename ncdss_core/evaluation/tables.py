@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ncdss_core.evaluation.metrics import ERROR_SHARES, error_shares, remap_matrix
-from ncdss_core.provenance.atomic import atomic_write_text, read_json
+from ncdss_core.io.atomic import atomic_write_text, read_json
 
 METRICS = (("novel_miou", "novel mIoU (after matching)"), ("base_miou", "base mIoU"),
            ("all_miou", "all-class mIoU"))

@@ -258,7 +258,7 @@ def save_checkpoint(path: str | Path, model: SegModel, extra: Mapping[str, Any] 
     """A self-describing checkpoint: spec + state_dict (+ label-space info), written atomically."""
     import io as _io
 
-    from ncdss_core.provenance.atomic import atomic_write_bytes
+    from ncdss_core.io.atomic import atomic_write_bytes
 
     buffer = _io.BytesIO()
     torch.save({"spec": model.spec.as_dict(), "state_dict": model.state_dict(), **dict(extra or {})}, buffer)

@@ -1,1 +1,1 @@
-"""Where every artifact comes from: atomic writes, provenance records, and the audit that re-checks them."""
+"""Where every artifact comes from: provenance records, and the audit that re-checks them."""

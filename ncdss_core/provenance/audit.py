@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from ncdss_core.provenance.atomic import read_json
+from ncdss_core.io.atomic import read_json
 from ncdss_core.provenance.record import (
     PROVENANCE,
     artifact_digest,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ncdss_core import __version__
-from ncdss_core.provenance.atomic import atomic_write_json, dumps_json, read_json
+from ncdss_core.io.atomic import atomic_write_json, dumps_json, read_json
 
 PROVENANCE = "provenance.json"
 _LIBRARIES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-image", "scipy",

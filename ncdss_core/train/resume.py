@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ncdss_core.provenance.atomic import atomic_write_bytes
+from ncdss_core.io.atomic import atomic_write_bytes
 from ncdss_core.runtime import get_logger
 
 

@@ -18,7 +18,7 @@ import torch
 
 from ncdss_core.data.files import write_ids
 from ncdss_core.data.transforms import MEAN_RGB, normalize_image
-from ncdss_core.provenance.atomic import atomic_write_json
+from ncdss_core.io.atomic import atomic_write_json
 from ncdss_core.provenance.record import split_epoch_seconds
 from ncdss_core.runtime import get_logger, progress
 from ncdss_core.weak.images import present_channels

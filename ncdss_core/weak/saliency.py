@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from ncdss_core.params import from_section
-from ncdss_core.provenance.atomic import atomic_write_json
+from ncdss_core.io.atomic import atomic_write_json
 from ncdss_core.runtime import get_logger, progress
 from ncdss_core.weak.superpixels import SuperpixelReader, region_means
 

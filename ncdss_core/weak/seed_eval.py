@@ -19,7 +19,7 @@ import numpy as np
 from ncdss_core.data.files import read_label_png
 from ncdss_core.data.folds import IGNORE
 from ncdss_core.evaluation.metrics import ConfusionMatrix, mean_iou
-from ncdss_core.provenance.atomic import atomic_write_json, atomic_write_text
+from ncdss_core.io.atomic import atomic_write_json, atomic_write_text
 from ncdss_core.runtime import get_logger, progress
 from ncdss_core.weak.images import excluded_classes, output_classes
 

@@ -8,7 +8,7 @@ import yaml
 from ncdss_core.provenance.audit import audit
 from ncdss_core.cli import main as cli
 from ncdss_core.data.files import read_ids
-from ncdss_core.provenance.atomic import read_json
+from ncdss_core.io.atomic import read_json
 from workflow_helpers import DEFAULT, REPO, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from workflow_helpers import TINY, planned_jobs, snakemake
 
-from ncdss_core.provenance.atomic import read_json
+from ncdss_core.io.atomic import read_json
 
 pytestmark = pytest.mark.workflow
 TARGET = "results/tables/discovery"

@@ -11,7 +11,7 @@ import yaml
 
 from ncdss_core.provenance.audit import audit, diff
 from ncdss_core.cli import main as cli
-from ncdss_core.provenance.atomic import read_json
+from ncdss_core.io.atomic import read_json
 from ncdss_core.data.files import read_label_png, write_label_png
 from workflow_helpers import TINY, planned_jobs, snakemake
 

@@ -19,7 +19,7 @@ from ncdss_core.data.generated.catalogue import CLASSES
 from ncdss_core.data.generated.streams import GENERATOR_VERSION, TRAINAUG, VAL, image_rng, order_rng
 from ncdss_core.data.generated.summary import split_summary
 from ncdss_core.data.generated.textures import load_textures
-from ncdss_core.provenance.atomic import (
+from ncdss_core.io.atomic import (
     atomic_directory,
     atomic_write_bytes,
     atomic_write_json,

@@ -4,7 +4,7 @@ import shutil
 
 from ncdss_core.data.datasets import open_dataset
 from ncdss_core.data.index import INDEX, MANIFEST, SCAN, index_dataset, open_indexed_dataset, read_index
-from ncdss_core.provenance.atomic import read_json
+from ncdss_core.io.atomic import read_json
 from ncdss_core.provenance.record import write_provenance
 
 

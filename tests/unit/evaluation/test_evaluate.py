@@ -24,7 +24,7 @@ from ncdss_core.discovery.runners import (
 )
 from ncdss_core.data.folds import base_classes, novel_classes
 from ncdss_core.data.files import read_ids, read_label_png
-from ncdss_core.provenance.atomic import read_json
+from ncdss_core.io.atomic import read_json
 
 torch.set_num_threads(1)
 MODEL = {"arch": "small", "input_size": 32, "widths": [8, 16, 16, 32], "blocks": [1, 1, 1, 1],

@@ -6,7 +6,7 @@ import pytest
 
 from ncdss_core.provenance.audit import audit, diff, format_chain
 from ncdss_core.cli import main as cli
-from ncdss_core.provenance.atomic import atomic_directory, read_json
+from ncdss_core.io.atomic import atomic_directory, read_json
 from ncdss_core.data.files import write_label_png
 from ncdss_core.provenance.record import PROVENANCE, record_digest, write_provenance
 

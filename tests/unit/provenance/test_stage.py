@@ -10,7 +10,7 @@ import torch
 from snakemake.iocontainers import Namedlist
 
 import ncdss_core.stage as stage_module
-from ncdss_core.provenance.atomic import read_json
+from ncdss_core.io.atomic import read_json
 from ncdss_core.provenance.record import write_provenance
 from ncdss_core.runtime import setup_logging
 from ncdss_core.stage import Stage

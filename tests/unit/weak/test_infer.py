@@ -8,7 +8,7 @@ import torch
 from ncdss_core.config import load_config
 from ncdss_core.data.datasets import open_dataset
 from ncdss_core.data.files import read_ids
-from ncdss_core.provenance.atomic import read_json
+from ncdss_core.io.atomic import read_json
 from ncdss_core.weak.infer import infer_image, load_model, score_shard, write_model_dir
 from ncdss_core.weak.scores import ScoreStore
 from ncdss_core.weak.trainer import TrainConfig, build_model

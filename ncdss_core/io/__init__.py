@@ -1,0 +1,1 @@
+"""File I/O shared by every step: atomic writes of files and artifact directories."""
