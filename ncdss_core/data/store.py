@@ -23,9 +23,9 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import h5py
 import numpy as np
 
+from ncdss_core.io.hdf5 import LazyFile, create_file, write_array
 from ncdss_core.runtime import get_logger, progress
 
 STORE_FILE = "arrays.h5"
@@ -37,7 +37,7 @@ def write_store(dataset: Any, ids: Sequence[str], path: str | os.PathLike, split
     store file `path`; returns counts and bytes for the provenance record."""
     path = Path(path)
     counts = dict.fromkeys(KINDS, 0)
-    with h5py.File(path, "w", track_order=False) as handle:
+    with create_file(path) as handle:
         handle.attrs["kind"] = dataset.kind
         handle.attrs["split"] = split
         for image_id in progress(ids, len(ids), "array store", get_logger("store"), every_seconds=30):
@@ -47,7 +47,7 @@ def write_store(dataset: Any, ids: Sequence[str], path: str | os.PathLike, split
                 arrays["saliency"] = dataset.read_saliency(image_id)
             for kind, array in arrays.items():
                 array = np.ascontiguousarray(array, dtype=np.uint8)
-                handle.create_dataset(f"{kind}/{image_id}", data=array, chunks=array.shape, track_times=False)
+                write_array(handle, f"{kind}/{image_id}", array, gzip=False)
                 counts[kind] += 1
     return {"images": counts["image"], "labels": counts["label"], "saliency_maps": counts["saliency"],
             "bytes": path.stat().st_size}
@@ -62,29 +62,19 @@ class ArrayStore:
             self.path = self.path / STORE_FILE
         if not self.path.is_file():
             raise FileNotFoundError(f"{self.path}: no array store here")
-        self._file: h5py.File | None = None
-        self._pid: int | None = None
-
-    def _handle(self) -> h5py.File:
-        if self._file is None or self._pid != os.getpid():  # a forked worker opens its own
-            self._file = h5py.File(self.path, "r")
-            self._pid = os.getpid()
-        return self._file
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "_file": None, "_pid": None}
+        self._file = LazyFile(self.path)
 
     @property
     def split(self) -> str:
-        return str(self._handle().attrs["split"])
+        return str(self._file.handle().attrs["split"])
 
     @property
     def kind(self) -> str:
-        return str(self._handle().attrs["kind"])
+        return str(self._file.handle().attrs["kind"])
 
     def _read(self, kind: str, image_id: str) -> np.ndarray:
         try:
-            dataset = self._handle()[f"{kind}/{image_id}"]
+            dataset = self._file.handle()[f"{kind}/{image_id}"]
         except KeyError:
             raise KeyError(f"{self.path}: no {kind} of image {image_id!r} in this store "
                            f"(split {self.split})") from None
@@ -100,11 +90,11 @@ class ArrayStore:
         return self._read("saliency", image_id)
 
     def has_saliency(self, image_id: str) -> bool:
-        group = self._handle().get("saliency")
+        group = self._file.handle().get("saliency")
         return group is not None and image_id in group
 
     def ids(self) -> list[str]:
-        return sorted(self._handle()["image"].keys())
+        return sorted(self._file.handle()["image"].keys())
 
 
 class StoredDataset:

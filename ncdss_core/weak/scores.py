@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
+
+from ncdss_core.io.hdf5 import create_file, write_array
 
 
 class ScoreStore:
@@ -16,7 +17,7 @@ class ScoreStore:
 
     def __init__(self, path: str | os.PathLike, mode: str = "r"):
         self.path = Path(path)
-        self._file = h5py.File(self.path, mode, track_order=False)
+        self._file = create_file(self.path, mode)
 
     def __enter__(self) -> "ScoreStore":
         return self
@@ -26,8 +27,7 @@ class ScoreStore:
 
     def write(self, image_id: str, scores: dict[str, Any], classes: list[int]) -> None:
         for key in ("cam", "icd"):
-            self._file.create_dataset(f"{image_id}.{key}", data=scores[key], compression="gzip",
-                                      compression_opts=4, track_times=False)
+            write_array(self._file, f"{image_id}.{key}", scores[key])
         attrs = self._file[f"{image_id}.cam"].attrs
         attrs["classes"] = np.asarray(classes, dtype=np.int64)
         for key in ("height", "width", "size"):

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import h5py
 import numpy as np
 from skimage.segmentation import felzenszwalb as _sk_felzenszwalb
 
+from ncdss_core.io.hdf5 import LazyFile, create_file, write_array
 from ncdss_core.params import from_section
 from ncdss_core.runtime import get_logger, progress
 
@@ -133,7 +133,7 @@ class SuperpixelStore:
 
     def __init__(self, path: str | os.PathLike, mode: str = "r"):
         self.path = Path(path)
-        self._file = h5py.File(self.path, mode)
+        self._file = create_file(self.path, mode)
 
     def __enter__(self) -> "SuperpixelStore":
         return self
@@ -145,10 +145,7 @@ class SuperpixelStore:
         self._file.close()
 
     def write(self, image_id: str, labels: np.ndarray) -> None:
-        labels = np.asarray(labels, dtype=np.int32)
-        # no timestamps: the same maps give the same bytes
-        self._file.create_dataset(image_id, data=labels, compression="gzip", compression_opts=4,
-                                  chunks=True, shuffle=True, track_times=False)
+        write_array(self._file, image_id, np.asarray(labels, dtype=np.int32), shuffle=True)
 
     def read(self, image_id: str) -> np.ndarray:
         return np.asarray(self._file[image_id][()], dtype=np.int32)
@@ -165,28 +162,19 @@ class SuperpixelReader:
 
     def __init__(self, paths: list[str | os.PathLike]):
         self.paths = [Path(p) for p in paths]
-        self._files: list[h5py.File] | None = None
-        self._pid: int | None = None
+        self._files = [LazyFile(p) for p in self.paths]
 
     @classmethod
     def from_shards(cls, shard_dirs: Sequence[str | os.PathLike]) -> "SuperpixelReader":
         """A reader over the superpixels.h5 of each shard artifact."""
         return cls([Path(d) / SUPERPIXELS for d in shard_dirs])
 
-    def _open(self) -> list[h5py.File]:
-        if self._files is None or self._pid != os.getpid():  # h5py handles must not cross a fork
-            self._files = [h5py.File(p, "r") for p in self.paths]
-            self._pid = os.getpid()
-        return self._files
-
     def read(self, image_id: str) -> np.ndarray:
-        for handle in self._open():
+        for file in self._files:
+            handle = file.handle()
             if image_id in handle:
                 return np.asarray(handle[image_id][()], dtype=np.int32)
         raise KeyError(f"no superpixels for image {image_id} in {[str(p) for p in self.paths]}")
-
-    def __getstate__(self) -> dict:
-        return {"paths": self.paths, "_files": None, "_pid": None}
 
 
 def superpixels_of(rgb: np.ndarray, params: SuperpixelParams) -> np.ndarray:
