@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from ncdss_core.provenance.record import cpu_model
-
-REPO = Path(__file__).resolve().parent.parent
+from ncdss_core.provenance.record import code_version, cpu_model
 
 
 def _ram_gib() -> float | None:
@@ -31,15 +28,10 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def code_version(repo: Path = REPO) -> dict:
+def _measured_code() -> dict:
     """The commit measured and whether the tree had uncommitted changes."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
-                              check=False).stdout.strip()
-
-    commit = git("rev-parse", "HEAD") or "unknown"
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    return {"commit": commit, "dirty": dirty}
+    version = code_version()
+    return {"commit": version["git_commit"] or "unknown", "dirty": bool(version["dirty"])}
 
 
 def machine_info() -> dict:
@@ -53,5 +45,5 @@ def machine_info() -> dict:
         "torch": _version("torch"),
         "snakemake": _version("snakemake"),
         "load_avg_start": os.getloadavg(),
-        **code_version(),
+        **_measured_code(),
     }
