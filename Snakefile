@@ -19,6 +19,7 @@ include: "rules/base.smk"
 include: "rules/discovery.smk"
 include: "rules/finetune.smk"
 include: "rules/evaluate.smk"
+include: "rules/report_common.smk"
 include: "rules/report.smk"
 
 

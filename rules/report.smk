@@ -1,4 +1,5 @@
 # Figures and tables of the HTML report (`snakemake --report report.html`).
+# Helpers: report_common.smk.
 
 
 rule report_figures:
