@@ -92,13 +92,3 @@ def to_base_labels(labels: np.ndarray, kind: str, fold: int) -> np.ndarray:
 def to_finetune_labels(labels: np.ndarray, kind: str, fold: int) -> np.ndarray:
     """Dataset labels → 0 bg, 1..B base, B+1..B+N novel (evaluation ground truth)."""
     return _lookup(kind, fold, 0)[labels]
-
-
-def finetune_to_dataset(kind: str, fold: int) -> np.ndarray:
-    """Inverse of `to_finetune_labels` as a lookup table over 0..B+N (255 kept)."""
-    table = np.full(256, IGNORE, dtype=np.uint8)
-    table[0] = 0
-    ordered = base_classes(kind, fold) + novel_classes(kind, fold)
-    for new, old in enumerate(ordered, start=1):
-        table[new] = old
-    return table

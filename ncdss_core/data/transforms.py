@@ -48,10 +48,6 @@ class Jitter:
     hue: float
 
 
-def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed), int(epoch), int(index)])
-
-
 def flip_scale_rotate(image: np.ndarray, label: np.ndarray, rng: np.random.Generator,
                       aug: Augment = Augment()) -> tuple[np.ndarray, np.ndarray]:
     """Flip, then one affine warp (rotation and scale about the centre) on the original canvas;

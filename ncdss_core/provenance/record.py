@@ -221,11 +221,3 @@ def training_metrics(history: list[dict], selected_epoch: int) -> dict[str, Any]
     last epoch's loss (the per-epoch seconds go to the record's `extra`, see split_epoch_seconds)."""
     return {"selected_epoch": selected_epoch, "select_score": history[selected_epoch].get("select_score"),
             "final_loss": history[-1]["loss"]}
-
-
-def read_provenance(path: str | os.PathLike) -> dict[str, Any]:
-    path = Path(path)
-    prov = path if path.name == PROVENANCE else provenance_path_of(path)
-    if prov is None or not prov.is_file():
-        raise FileNotFoundError(f"{path}: no {PROVENANCE} found")
-    return read_json(prov)

@@ -1,6 +1,5 @@
 """The workflow in the Snakemake community's style: the Snakefile and rules/*.smk exactly as
-snakefmt writes them, and nothing for `snakemake --lint` to complain about (`make lint` runs both).
-The lint of the default config is in test_workflow_data.py."""
+snakefmt writes them, and nothing for `snakemake --lint` to complain about (`make lint` runs both)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from workflow_helpers import REPO, TINY, snakemake
+from workflow_helpers import DEFAULT, REPO, snakemake
 
 SNAKEFMT = str(Path(sys.executable).parent / "snakefmt")
 
@@ -35,8 +34,8 @@ def test_snakefmt_check_reports_an_unformatted_rule(tmp_path):
     assert "1 file(s) would be changed" in result.stderr
 
 
-def test_lint_of_the_tiny_config_is_clean(tmp_path):
-    result = snakemake(tmp_path, "--lint", configfile=TINY, check=False)
+def test_lint_is_clean(tmp_path):
+    result = snakemake(tmp_path, "--lint", configfile=DEFAULT, check=False)
     text = result.stdout + result.stderr
     assert result.returncode == 0, text
     assert "Lints for" not in text

@@ -1,4 +1,4 @@
-"""The data rules of the DAG: dry run of the default config, lint, and a real run on the tiny generated dataset."""
+"""The data rules of the DAG: dry run of the default config and a real run on the tiny generated dataset."""
 
 import shutil
 
@@ -31,12 +31,6 @@ def test_reproduce_differs_from_run_only_in_the_folds(tmp_path):
     assert set(run) == set(reproduce)
     for rule, count in run.items():
         assert reproduce[rule] == (count if rule in shared else 4 * count), rule
-
-
-def test_lint_is_clean(tmp_path):
-    result = snakemake(tmp_path, "--lint", configfile=DEFAULT, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Lints for" not in result.stdout + result.stderr
 
 
 def test_invalid_config_stops_before_any_job(tmp_path):
