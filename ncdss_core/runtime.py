@@ -79,7 +79,9 @@ def device() -> str:
 
 def progress(items: Iterable[T], total: int | None = None, label: str = "",
              logger: logging.Logger | None = None, every_seconds: float = 10.0) -> Iterator[T]:
-    """Yield items, logging `label i/total, elapsed, ETA` at most every `every_seconds`."""
+    """Yield items, logging `label i/total, elapsed, ETA` at most every `every_seconds` and after
+    the last item. Log lines, not a progress bar: a job's output goes to files (the rule's log,
+    Slurm's), and parallel local jobs share one terminal."""
     logger = logger or get_logger()
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
