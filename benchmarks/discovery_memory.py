@@ -29,7 +29,9 @@ kind, n, dim = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 base = peak_mb()
 t = time.time()
 if kind == "clustering":
-    from ncdss_core.discovery.clustering import cluster_prototypes, prototype
+    from ncdss_core.discovery.base_removal import prototype
+    from ncdss_core.discovery.clustering import cluster_prototypes
+    from ncdss_core.discovery.settings import ClusteringSettings
     rng = np.random.default_rng(0)
     vectors = np.empty((n, dim), np.float32)
     mask = np.zeros((512, 512), np.uint8); mask[100:400, 50:300] = 1
@@ -38,7 +40,7 @@ if kind == "clustering":
             vectors[i] = prototype(torch.from_numpy(rng.normal(size=(dim, 64, 64)).astype(np.float32)), mask)
         else:
             v = rng.normal(size=dim).astype(np.float32); vectors[i] = v / np.linalg.norm(v)
-    cluster_prototypes(vectors, 10, 32, True, 10, 300, 0)
+    cluster_prototypes(vectors, 10, ClusteringSettings(pca_dim=32, whiten=True, n_init=10, max_iter=300), 0)
 else:
     from ncdss_core.evaluation.metrics import ConfusionMatrix, discovery_scores
     rng = np.random.default_rng(0)

@@ -106,7 +106,7 @@ def train_rate(model_cfg: dict, batches, iterations: int, warmup: int, batch: in
                amp: bool) -> float:
     """Images/s of `fit` over one epoch of `batches` (warm-up iterations not counted)."""
     torch.manual_seed(0)
-    model = build_model(ModelSpec.from_config(model_cfg, NUM_CLASSES)).to(device)
+    model = build_model(ModelSpec.from_params(model_cfg, NUM_CLASSES)).to(device)
     optimizer = torch.optim.SGD(param_groups(model, 1e-3, 1.0), lr=1e-3, momentum=0.9)
     step = TimedStep(device)
     fit(model, optimizer, StepSchedule(1e-3, [], 0.1), 1, batches, step, device=device, amp=amp,

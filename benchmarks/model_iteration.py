@@ -34,14 +34,15 @@ def iteration_ms(threads: int, iterations: int, batch: int, seed: int = 0) -> di
     torch.manual_seed(seed)
     model_cfg = load_config(base_dir=REPO)["model"]
     size = int(model_cfg["input_size"])
-    model = build_model(ModelSpec.from_config(model_cfg, NUM_CLASSES))
+    model = build_model(ModelSpec.from_params(model_cfg, NUM_CLASSES))
     optimizer = torch.optim.SGD(param_groups(model, 0.01, float(model_cfg["backbone_lr_factor"])),
                                 momentum=float(model_cfg["momentum"]),
                                 weight_decay=float(model_cfg["weight_decay"]))
     images = torch.randn(batch, 3, size, size)
     labels = torch.randint(0, NUM_CLASSES, (batch, size, size))
     batches = lambda epoch: ({"base": {"image": images, "label": labels}} for _ in range(iterations))  # noqa: E731
-    result = fit(model, optimizer, StepSchedule(0.01, [], 0.1), 2, batches, supervised_step, label="iteration")
+    result = fit(model, optimizer, StepSchedule(0.01, [], 0.1), 2, batches, supervised_step, label="iteration",
+                 amp=False)
     timed = result.history[-1]
     return {"threads": threads, "batch": batch, "input_size": size, "iterations": timed["iterations"],
             "ms_per_iteration": 1000.0 * timed["seconds"] / timed["iterations"]}

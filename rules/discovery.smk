@@ -23,7 +23,7 @@ rule base_removal:
     params:
         dataset=dataset_params(),
         model=tracked("model"),
-        discovery=discovery_subset("threshold", "min_novel_fraction", "features"),
+        discovery=settings_params(BaseRemovalSettings),
         shards=N_SHARDS,
         seed=replicate_seed,
     script:
@@ -47,7 +47,7 @@ rule clustering:
     conda:
         "../envs/cpu.yaml"
     params:
-        discovery=discovery_subset("pca_dim", "whiten", "n_init", "max_iter"),
+        discovery=settings_params(ClusteringSettings),
         seed=replicate_seed,
     script:
         "../workflow_scripts/clustering.py"

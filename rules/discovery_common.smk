@@ -1,6 +1,7 @@
 # Helpers of the discovery families (base.smk, discovery.smk, finetune.smk, evaluate.smk): paths,
 # input functions, tracked params, and the target lists of `all`. Functions only (lint: no rules).
 from ncdss_core.config import ablation_supervisions
+from ncdss_core.discovery.settings import BaseRemovalSettings, ClusteringSettings
 from ncdss_core.discovery.variants import (
     FINETUNED_MODELS,
     VARIANTS,
@@ -120,8 +121,9 @@ def removal_inputs(wildcards):
 
 
 # --- params -------------------------------------------------------------------------------------
-def discovery_subset(*keys):
-    return {key: tracked(f"discovery.{key}") for key in sorted(keys)}
+def settings_params(settings):
+    """The config keys a stage's settings class (ncdss_core/discovery/settings.py) reads, tracked."""
+    return {key: tracked(f"{settings.SECTION}.{key}") for key in settings.keys()}
 
 
 def finetune_variant(wildcards):

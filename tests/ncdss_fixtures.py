@@ -60,3 +60,36 @@ def make_voc_dataset(root: Path, n_train: int = 24, n_val: int = 8, seed: int = 
                     f"<annotation><filename>{image_id}.jpg</filename>{xml}</annotation>")
         write_ids(root / "sets" / f"{split}.txt", split_ids)
     return root
+
+
+# --- the NCDSS runners' settings objects, from plain sections ---------------------------------------
+NO_PER_EPOCH = {"per_epoch": False}
+
+
+def base_run(model: dict, base: dict, seed: int, fold: int = 0, amp=False, per_epoch=None):
+    """The BaseRun of a base_model job (rule params as plain sections)."""
+    from ncdss_core.discovery.base_training import BaseRun
+
+    return BaseRun.from_params({"model": model, "base": base, "seed": seed, "amp": amp,
+                                "per_epoch": per_epoch or NO_PER_EPOCH}, fold)
+
+
+def finetune_run(variant: str, k: int, model: dict, finetune: dict, seed: int, fold: int = 0,
+                 supervision: str = "full", amp=False, per_epoch=None):
+    """The FinetuneRun of a finetune job; `finetune`: a whole section, cut to what the variant reads."""
+    from ncdss_core.discovery.finetuning import FinetuneRun
+    from ncdss_core.discovery.variants import VARIANTS
+
+    keys = VARIANTS[variant].config_keys()
+    return FinetuneRun.from_params({"variant": variant, "k": k, "model": model, "seed": seed,
+                                    "finetune": {key: finetune[key] for key in keys},
+                                    "supervision": supervision, "amp": amp,
+                                    "per_epoch": per_epoch or NO_PER_EPOCH}, fold)
+
+
+def finetune_inputs(base_ids, novel_ids, select_ids, pseudo_labels, clean_ids=None, unclean_ids=None,
+                    weak_labels=None, base_model=None):
+    from ncdss_core.discovery.finetuning import FinetuneInputs
+
+    return FinetuneInputs(list(base_ids), list(novel_ids), list(select_ids), Path(pseudo_labels),
+                          clean_ids, unclean_ids, weak_labels, base_model)

@@ -1,7 +1,7 @@
 """Rule pseudo_labels: fuse confident base predictions and clusters into palette PNGs; their
 quality against ground truth (novel mIoU after matching) goes into provenance."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
-from ncdss_core.discovery.base_removal import read_assignments, write_pseudo_labels
+from ncdss_core.discovery.clustering import read_assignments, write_pseudo_labels
 from ncdss_core.stage import Stage
 
 stage = Stage(snakemake)  # noqa: F821 (injected by Snakemake)

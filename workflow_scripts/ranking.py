@@ -1,7 +1,8 @@
 """Rule ranking: entropy of the basic model on each pseudo-labelled novel image; clean/unclean split."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
 from ncdss_core.data.files import read_ids
-from ncdss_core.discovery.runners import rank_novel_images, read_model
+from ncdss_core.discovery.ranking import rank_novel_images
+from ncdss_core.discovery.training import read_model
 from ncdss_core.stage import Stage
 
 stage = Stage(snakemake)  # noqa: F821 (injected by Snakemake)

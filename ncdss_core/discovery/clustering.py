@@ -1,67 +1,33 @@
-"""Clustering pseudo-labels for the novel images (reference ncdss.md §3).
+"""Clustering pseudo-labels for the novel images (reference ncdss.md §3.3-3.4).
 
-Per image (shardable, one vector kept per image):
-1. base-class removal: softmax of the base model; confident base pixels B = [max prob > tau] and
-   [argmax >= 1]; `high_base` = argmax on B, 0 elsewhere; novel mask = salient and not B (§3.1);
-2. minimum-size filter: keep the image only if the novel mask covers more than a fraction of the
-   image (the reference's 1500 pixels at VOC resolution, about 0.8 %; a fraction holds at any size);
-3. prototype: masked mean of backbone features over the novel mask, L2-normalised (§3.3).
-Per fold: PCA to 32 dimensions with whitening, k-means (k-means++, n_init and random_state pinned).
-Per image again: fused pseudo-label = base class where confidently base, else B + cluster + 1 on the
-novel mask, else background; no ignore region (§3.4).
+Per fold: the prototypes of every shard, PCA to 32 dimensions with whitening, k-means (k-means++,
+n_init and random_state pinned). Per image: fused pseudo-label = base class where confidently base,
+else B + cluster + 1 on the novel mask, else background; no ignore region (§3.4).
+
+Artifacts:
+- clusters/k{k}/: assignments.csv (id,cluster), embedding.npz, summary.json.
+- pseudo_labels/k{k}/: <id>.png fused labels (0 bg, 1..B base, B+1..B+k clusters), novel.txt,
+  quality.json (against ground truth: novel mIoU after matching, base mIoU).
+Only one vector per image is held in memory across images; label maps are streamed.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
-
-@dataclass
-class Removal:
-    high_base: np.ndarray   # uint8 (H, W): base class 1..B where confident, 0 elsewhere
-    novel_mask: np.ndarray  # bool (H, W): salient and not confidently base
-
-
-def base_removal(probs: np.ndarray | torch.Tensor, saliency: np.ndarray, threshold: float) -> Removal:
-    """`probs`: softmax of the base model (C, H, W), C = 1 + B; `saliency`: any non-zero is salient."""
-    probs = torch.as_tensor(probs)
-    confidence, predicted = probs.max(dim=0)
-    confident_base = ((confidence > threshold) & (predicted >= 1)).numpy()
-    high_base = np.where(confident_base, predicted.numpy(), 0).astype(np.uint8)
-    novel = (np.asarray(saliency) > 0) & ~confident_base
-    return Removal(high_base=high_base, novel_mask=novel)
-
-
-def keep_novel(novel_mask: np.ndarray, min_fraction: float) -> bool:
-    """More than `min_fraction` of the image's pixels are novel (reference: > 1500 pixels)."""
-    return int(novel_mask.sum()) > min_fraction * novel_mask.size
-
-
-def upsampling_weights(mask: torch.Tensor, feature_hw: tuple[int, int]) -> torch.Tensor:
-    """The adjoint of bilinear upsampling applied to `mask` (H, W): weights w on the feature grid
-    such that sum_q F_q w_q equals sum_p upsample(F)_p mask_p. Exact, and it never materialises the
-    (D, H, W) upsampled feature map the reference builds (2048 x 512 x 512 floats per image)."""
-    probe = torch.zeros((1, 1, *feature_hw), dtype=torch.float64, requires_grad=True)
-    up = F.interpolate(probe, size=mask.shape[-2:], mode="bilinear", align_corners=False)
-    (weights,) = torch.autograd.grad((up[0, 0] * mask.to(torch.float64)).sum(), probe)
-    return weights[0, 0]
-
-
-def prototype(features: torch.Tensor, mask: np.ndarray) -> np.ndarray:
-    """L2-normalised masked sum (= normalised mean) of features (D, h, w) over `mask` (H, W), the
-    mask given at the network input resolution and features upsampled bilinearly to it (§3.3)."""
-    with torch.enable_grad():
-        weights = upsampling_weights(torch.as_tensor(mask, dtype=torch.float64), tuple(features.shape[-2:]))
-    vector = torch.einsum("dhw,hw->d", features.to(torch.float64), weights)
-    norm = vector.norm()
-    return (vector / norm if norm > 0 else vector).numpy().astype(np.float32)
+from ncdss_core.data.files import read_label_png, write_ids, write_label_png
+from ncdss_core.data.folds import label_space, to_finetune_labels
+from ncdss_core.discovery.settings import ClusteringSettings
+from ncdss_core.evaluation.metrics import ConfusionMatrix, discovery_scores
+from ncdss_core.io.atomic import atomic_write_json, atomic_write_text
+from ncdss_core.runtime import get_logger, progress
 
 
 @dataclass
@@ -72,10 +38,10 @@ class Clusters:
     explained_variance: float
 
 
-def cluster_prototypes(prototypes: np.ndarray, k: int, pca_dim: int, whiten: bool, n_init: int,
-                       max_iter: int, seed: int) -> Clusters:
+def cluster_prototypes(prototypes: np.ndarray, k: int, settings: ClusteringSettings, seed: int) -> Clusters:
     """PCA (full SVD: deterministic, unlike the randomized solver) then k-means with pinned n_init
     and random_state (reference pitfall §9.2.6)."""
+    pca_dim, whiten = settings.pca_dim, settings.whiten
     x = np.asarray(prototypes, dtype=np.float64)
     if len(x) < k:
         raise ValueError(f"discovery.k = {k} clusters but only {len(x)} novel images kept")
@@ -86,7 +52,7 @@ def cluster_prototypes(prototypes: np.ndarray, k: int, pca_dim: int, whiten: boo
         explained = float(pca.explained_variance_ratio_.sum())
     else:
         reduced, explained = x, 1.0
-    kmeans = KMeans(n_clusters=k, init="k-means++", n_init=n_init, max_iter=max_iter, tol=1.0e-4,
+    kmeans = KMeans(n_clusters=k, init="k-means++", n_init=settings.n_init, max_iter=settings.max_iter, tol=1.0e-4,
                     random_state=seed)
     labels = kmeans.fit_predict(reduced)
     return Clusters(labels=labels.astype(np.int64), embedding=reduced.astype(np.float32),
@@ -107,3 +73,61 @@ def order_by_id(ids: Sequence[str], vectors: np.ndarray) -> tuple[list[str], np.
     """Shard outputs come in shard order; sort by id so clusters do not depend on sharding."""
     order = np.argsort(np.asarray(ids, dtype=object).astype(str), kind="stable")
     return [ids[i] for i in order], np.asarray(vectors)[order]
+
+
+def load_prototypes(shard_dirs: Sequence[str | Path]) -> tuple[list[str], np.ndarray]:
+    ids: list[str] = []
+    blocks = []
+    for directory in shard_dirs:
+        with np.load(Path(directory) / "prototypes.npz") as data:
+            ids.extend(str(i) for i in data["ids"])
+            blocks.append(data["vectors"])
+    return order_by_id(ids, np.concatenate(blocks, axis=0) if blocks else np.zeros((0, 0)))
+
+
+def cluster_fold(shard_dirs: Sequence[str | Path], out_dir: str | Path, k: int, settings: ClusteringSettings,
+                 seed: int) -> dict[str, Any]:
+    """k-means over the prototypes of every base-removal shard of the fold."""
+    ids, vectors = load_prototypes(shard_dirs)
+    result = cluster_prototypes(vectors, k, settings, seed)
+    out = Path(out_dir)
+    lines = ["id,cluster\n"] + [f"{i},{int(c)}\n" for i, c in zip(ids, result.labels)]
+    atomic_write_text(out / "assignments.csv", "".join(lines))
+    np.savez_compressed(out / "embedding.npz", ids=np.array(ids, dtype=str), embedding=result.embedding)
+    sizes = np.bincount(result.labels, minlength=k)
+    summary = {"images": len(ids), "k": k, "cluster_sizes": sizes.tolist(), "inertia": result.inertia,
+               "pca_explained_variance": result.explained_variance, "feature_dim": int(vectors.shape[1])}
+    atomic_write_json(out / "summary.json", summary)
+    return summary
+
+
+def read_assignments(path: str | Path) -> dict[str, int]:
+    with open(path, encoding="utf-8") as handle:
+        return {row["id"]: int(row["cluster"]) for row in csv.DictReader(handle)}
+
+
+def write_pseudo_labels(dataset: Any, fold: int, removal_dirs: Sequence[str | Path],
+                        assignments: dict[str, int], k: int, out_dir: str | Path,
+                        matching: str) -> dict[str, Any]:
+    """Fuse base predictions and clusters; score the result against ground truth (quality only:
+    the labels themselves never see it)."""
+    num_base, num_novel = label_space(dataset.kind, fold)
+    where = {}
+    for directory in removal_dirs:
+        for image_id in (Path(directory) / "kept.txt").read_text().split():
+            where[image_id] = Path(directory)
+    out = Path(out_dir)
+    cm = ConfusionMatrix(num_base + 1 + num_novel, num_base + 1 + k)
+    ids = sorted(assignments)
+    for image_id in progress(ids, len(ids), "pseudo-labels", get_logger("discovery"), every_seconds=30):
+        directory = where[image_id]
+        high_base = read_label_png(directory / "high_base" / f"{image_id}.png")
+        novel = read_label_png(directory / "novel" / f"{image_id}.png")
+        label = fuse(high_base, novel, assignments[image_id], num_base)
+        write_label_png(out / f"{image_id}.png", label)
+        cm.update(to_finetune_labels(dataset.read_label(image_id, "trainaug"), dataset.kind, fold), label)
+    write_ids(out / "novel.txt", ids)
+    quality = discovery_scores(cm, num_base, num_novel, k, matching).as_dict()
+    quality["images"] = len(ids)
+    atomic_write_json(out / "quality.json", quality)
+    return quality

@@ -9,10 +9,20 @@ reference's numbers). Sorted ascending, the first floor(ratio * N) images are cl
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
+
+from ncdss_core.data.files import write_ids
+from ncdss_core.data.folds import label_space
+from ncdss_core.data.labels import pseudo_label_reader
+from ncdss_core.data.transforms import resize_label
+from ncdss_core.evaluation.evaluate import predict_logits
+from ncdss_core.io.atomic import atomic_write_json
+from ncdss_core.models.segmodel import SegModel
+from ncdss_core.runtime import get_logger, progress
 
 EPS = 1.0e-30
 
@@ -49,15 +59,35 @@ def split_clean(scores: Mapping[str, float], ratio: float) -> tuple[list[str], l
     return ids[:count], ids[count:]
 
 
-def score_images(ids: Sequence[str], logits_of: Callable[[str], torch.Tensor],
-                 label_of: Callable[[str], np.ndarray], num_base: int) -> dict[str, float]:
-    """Entropy score per image; `logits_of` gives logits at the label's resolution."""
-    return {i: entropy_score(logits_of(i), label_of(i), num_base) for i in ids}
-
-
 def summary(scores: Mapping[str, float], clean: Sequence[str], unclean: Sequence[str]) -> dict[str, Any]:
     values = np.array([scores[i] for i in clean], dtype=float)
     rest = np.array([scores[i] for i in unclean], dtype=float)
     return {"images": len(scores), "clean": len(clean), "unclean": len(unclean),
             "clean_max_score": float(np.nanmax(values)) if values.size else None,
             "unclean_min_score": float(np.nanmin(rest)) if rest.size and not np.isnan(rest).all() else None}
+
+
+def score_images(model: SegModel, dataset: Any, ids: Sequence[str], pseudo_dir: str | Path,
+                 num_base: int, size: int) -> dict[str, float]:
+    """Entropy S(x) of `model` per image at the network input size (pseudo-labels nearest-resized),
+    eval mode (§5): the ranking stage's scores and EUMS's reassignment's."""
+    model.eval()
+    read = pseudo_label_reader(pseudo_dir)
+    scores = {}
+    for image_id in progress(ids, len(ids), "entropy", get_logger("finetune"), every_seconds=30):
+        logits = predict_logits(model, dataset.read_image(image_id, "trainaug"), size)
+        scores[image_id] = entropy_score(logits, resize_label(read(image_id), size), num_base)
+    return scores
+
+
+def rank_novel_images(model: SegModel, dataset: Any, fold: int, ids: Sequence[str], pseudo_dir: str | Path,
+                      size: int, ratio: float, out_dir: str | Path) -> dict[str, Any]:
+    """Entropy ranking with the basic model: clean.txt / unclean.txt (+ scores.json)."""
+    num_base, _ = label_space(dataset.kind, fold)
+    scores = score_images(model, dataset, ids, pseudo_dir, num_base, size)
+    clean, unclean = split_clean(scores, ratio)
+    out = Path(out_dir)
+    write_ids(out / "clean.txt", clean)
+    write_ids(out / "unclean.txt", unclean)
+    atomic_write_json(out / "scores.json", scores)
+    return summary(scores, clean, unclean)

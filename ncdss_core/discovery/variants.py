@@ -16,12 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ncdss_core.data.folds import novel_classes
-
-# Config keys of `finetune` each kind of run reads (the rule's params hold exactly these).
-TRAIN_KEYS = ("backbone_init", "epochs", "batch_size", "lr", "decay_epochs", "selection", "matching", "epoch_length")
-SELF_TRAINING_KEYS = ("ema_momentum", "confidence_threshold", "rampup_coefficient", "rampup_length",
-                      "reinit_heads", "strong_jitter", "self_training_classes")
-REASSIGNMENT_KEYS = ("reassign_epochs", "reassign_keep")
+from ncdss_core.discovery.settings import FinetuneSettings, ReassignmentSettings, SelfTrainingSettings
 
 
 @dataclass(frozen=True)
@@ -35,11 +30,12 @@ class Variant:
     self_training: bool = False
 
     def config_keys(self) -> tuple[str, ...]:
-        keys = TRAIN_KEYS
+        """The `finetune` keys this variant reads (the rule's params hold exactly these)."""
+        keys = FinetuneSettings.keys()
         if self.self_training:
-            keys += SELF_TRAINING_KEYS
+            keys += SelfTrainingSettings.keys()
         if self.reassignment:
-            keys += REASSIGNMENT_KEYS
+            keys += ReassignmentSettings.keys()
         return tuple(sorted(keys))
 
     def k(self, k: int, kind: str, fold: int) -> int:
@@ -51,9 +47,9 @@ def backbone_init(finetune_cfg: Mapping[str, Any], model_cfg: Mapping[str, Any])
     """Resolve `finetune.backbone_init`: "weights" (the reference: model.backbone_weights, random
     without a file) or "base_model" (the fold's base model backbone); auto picks weights when a
     weights file is configured."""
-    choice = finetune_cfg.get("backbone_init", "weights")
+    choice = finetune_cfg["backbone_init"]
     if choice == "auto":
-        return "weights" if model_cfg.get("backbone_weights") else "base_model"
+        return "weights" if model_cfg["backbone_weights"] else "base_model"
     if choice not in ("weights", "base_model"):
         raise ValueError(f"finetune.backbone_init: unknown value {choice!r} (auto, weights, base_model)")
     return choice

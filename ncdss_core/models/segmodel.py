@@ -26,7 +26,7 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock, ResNet, resnet50
 from torchvision.models.segmentation.deeplabv3 import ASPP, DeepLabHead
 
-from ncdss_core.params import from_section
+from ncdss_core.settings import Settings
 
 # Backbone stages `model.trainable_backbone` names. Reference ft_layer: conv1, bn1 and layer1-2 are
 # frozen; layer3, layer4 and the head are trained. That presumes ImageNet weights: a randomly
@@ -35,10 +35,36 @@ STAGES = {"stem": ("conv1.", "bn1."), "layer1": ("layer1.",), "layer2": ("layer2
           "layer3": ("layer3.",), "layer4": ("layer4.",)}
 # DeepLabHead's dropout (an architecture constant, not a config key)
 HEAD_DROPOUT = 0.5
-# The `model` config section: the spec's keys, the backbone's initial weights (`build_model`), and how
-# the model is trained (read by the segmentation training settings).
-WEIGHTS_KEY = "backbone_weights"
-TRAINING_KEYS = ("input_size", "backbone_lr_factor", "momentum", "weight_decay", "workers")
+
+
+@dataclass(frozen=True)
+class ModelSettings(Settings):
+    """The `model` config section: the network (`spec`), its initial backbone weights, and how it
+    is trained (read by the segmentation training settings)."""
+
+    SECTION = "model"
+    arch: str
+    input_size: int
+    widths: list[int]
+    blocks: list[int]
+    head_channels: int
+    atrous_rates: list[int]
+    backbone_weights: str           # a local state_dict file; "" for a random backbone
+    trainable_backbone: list[str]
+    freeze_backbone_bn: bool
+    backbone_lr_factor: float
+    momentum: float
+    weight_decay: float
+    workers: int
+
+    def spec(self, num_classes: int) -> "ModelSpec":
+        return ModelSpec(arch=self.arch, num_classes=num_classes, widths=list(self.widths),
+                         blocks=list(self.blocks),
+                         # torchvision's DeepLabHead has 256 channels
+                         head_channels=256 if self.arch == "resnet50" else self.head_channels,
+                         atrous_rates=list(self.atrous_rates), dropout=HEAD_DROPOUT,
+                         freeze_backbone_bn=self.freeze_backbone_bn,
+                         trainable_backbone=list(self.trainable_backbone))
 
 
 @dataclass
@@ -56,13 +82,10 @@ class ModelSpec:
     trainable_backbone: list[str]   # reference: layer3, layer4
 
     @classmethod
-    def from_config(cls, model_cfg: Mapping[str, Any], num_classes: int) -> "ModelSpec":
-        """The spec of the `model` section (every key of it known, see TRAINING_KEYS)."""
-        own = {k: v for k, v in model_cfg.items() if k != WEIGHTS_KEY and k not in TRAINING_KEYS}
-        fixed: dict[str, Any] = {"num_classes": num_classes, "dropout": HEAD_DROPOUT}
-        if own.get("arch") == "resnet50":
-            fixed["head_channels"] = 256  # torchvision's DeepLabHead
-        return from_section(cls, {**own, **fixed}, "model")
+    def from_params(cls, model: "Mapping[str, Any] | ModelSettings", num_classes: int) -> "ModelSpec":
+        """The spec of the `model` section (every key of it known, see ModelSettings)."""
+        settings = model if isinstance(model, ModelSettings) else ModelSettings.from_params(model)
+        return settings.spec(num_classes)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -175,7 +198,7 @@ def backbone_weights_mismatch(path: str | Path, model_cfg: Mapping[str, Any]) ->
     """Why a weights file does not fit the backbone `model_cfg` configures (the first key that is
     extra, missing or of another shape), or None when it fits."""
     given = read_backbone_state(path)
-    expected = build_backbone(ModelSpec.from_config(model_cfg, num_classes=2))[0].state_dict()
+    expected = build_backbone(ModelSpec.from_params(model_cfg, num_classes=2))[0].state_dict()
     expected = {k: v for k, v in expected.items() if not k.startswith("fc.")}
     for key, value in given.items():
         if key not in expected:

@@ -22,15 +22,16 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ncdss_core.data.files import read_label_png, write_label_png
+from ncdss_core.data.files import id_path, read_label_png, write_label_png
 from ncdss_core.data.folds import IGNORE
-from ncdss_core.params import from_section
+from ncdss_core.settings import Settings
 from ncdss_core.runtime import get_logger, progress
 
 
 @dataclass(frozen=True)
-class CRFParams:
+class CRFParams(Settings):
     """The `crf` config section."""
+    SECTION = "crf"
     confidence: float
     gaussian_sxy: float
     gaussian_compat: float
@@ -41,10 +42,6 @@ class CRFParams:
     ignore_below: float
     min_prob: float
     chunksize: int  # images handed to a pool worker at a time (no effect on the result)
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> "CRFParams":
-        return from_section(cls, params, "crf")
 
 
 def seed_unary(seed: np.ndarray, n_labels: int, params: CRFParams) -> np.ndarray:
@@ -117,12 +114,12 @@ def crf_shard(dataset: Any, seeds_dirs: Sequence[str | os.PathLike], out_dirs: S
 
     def load(key: tuple[int, str]) -> tuple[np.ndarray, np.ndarray]:
         shard, image_id = key
-        return dataset.read_image(image_id), read_label_png(seeds[shard] / f"{image_id}.png")
+        return dataset.read_image(image_id), read_label_png(id_path(seeds[shard], image_id, ".png"))
 
     start = time.monotonic()
     results = refine_many(keys, load, dataset.num_classes + 1, params, threads, params.chunksize)
     for (shard, image_id), refined in progress(results, total=len(keys), label="crf", logger=logger):
-        write_label_png(Path(out_dirs[shard]) / f"{image_id}.png", refined)
+        write_label_png(id_path(out_dirs[shard], image_id, ".png"), refined)
     seconds = time.monotonic() - start
     rate = len(keys) / seconds if seconds > 0 else 0.0
     logger.info("%d seeds in %.1fs with %d threads: %.2f images/s", len(keys), seconds, threads, rate)

@@ -24,7 +24,7 @@ from ncdss_core.runtime import get_logger, progress
 from ncdss_core.weak.images import present_channels
 from ncdss_core.weak.network import ICDNet
 from ncdss_core.weak.scores import ScoreStore
-from ncdss_core.weak.trainer import TrainConfig, build_model
+from ncdss_core.weak.trainer import TrainConfig, build_icd_net
 
 
 def canvas_size(height: int, width: int) -> int:
@@ -40,7 +40,7 @@ def save_model(path: str | os.PathLike, model: ICDNet, cfg: TrainConfig, classes
                 "history": history}, path)
 
 
-def write_model_dir(out_dir: str | os.PathLike, model: ICDNet, cfg: TrainConfig, classes: list[int],
+def write_icd_model_dir(out_dir: str | os.PathLike, model: ICDNet, cfg: TrainConfig, classes: list[int],
                     history: list[dict], train_ids: Sequence[str]) -> tuple[dict[str, Any], list[float]]:
     """model.pt, history.json and train_ids.txt of a trained ICD network. The per-epoch wall-clock
     seconds stay out of the files (a rerun gives the same bytes): they are returned, with the
@@ -60,7 +60,7 @@ def load_model(path: str | os.PathLike, device: str = "cpu") -> tuple[ICDNet, li
     blob = torch.load(path, map_location=device, weights_only=False)
     cfg = TrainConfig.from_params(blob["config"])
     cfg.weights = ""  # the checkpoint holds every weight
-    model = build_model(cfg, len(blob["classes"]))
+    model = build_icd_net(cfg, len(blob["classes"]))
     model.load_state_dict(blob["state_dict"])
     model.to(device).eval()
     return model, list(blob["classes"]), cfg

@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 
 from ncdss_core.data.transforms import normalize_image
 from ncdss_core.models.trunks import Trunk
-from ncdss_core.params import from_section
+from ncdss_core.settings import Settings
 from ncdss_core.train.loaders import epoch_batches, seeded_loader
 from ncdss_core.train.loop import fit
 from ncdss_core.train.resume import ResumeFile
@@ -38,8 +38,9 @@ WORKERS = 0
 
 
 @dataclass
-class PretrainConfig:
+class PretrainConfig(Settings):
     """The weak.pretrain section."""
+    SECTION = "weak.pretrain"
 
     images: int
     holdout: float
@@ -51,10 +52,6 @@ class PretrainConfig:
     lr: float
     weight_decay: float
     poly_power: float
-
-    @classmethod
-    def from_params(cls, params: dict) -> "PretrainConfig":
-        return from_section(cls, params, "weak.pretrain")
 
 
 class PretrainNet(nn.Module):
@@ -139,5 +136,5 @@ def pretrain_trunk(trunk: Trunk, images: Sequence[np.ndarray], labels: np.ndarra
                  measure=lambda epoch: {"holdout_map": mean_average_precision(model, hold_images, hold_labels,
                                                                               device)},
                  device=device, label="pretrain", logger=logger or logging.getLogger("ncdss.pretrain"),
-                 resume=resume)
+                 resume=resume, amp=False)  # full precision: compute.amp is for ICD, base and fine-tuning
     return model.cpu(), result.history

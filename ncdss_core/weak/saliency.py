@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ncdss_core.params import from_section
+from ncdss_core.settings import Settings
+from ncdss_core.data.files import id_path
 from ncdss_core.io.atomic import atomic_write_json
 from ncdss_core.runtime import get_logger, progress
 from ncdss_core.weak.superpixels import SuperpixelReader, region_means
@@ -31,19 +32,17 @@ SOURCES = ("import", "estimate")
 
 
 @dataclass(frozen=True)
-class PostProcess:
+class PostProcess(Settings):
+    SECTION = "saliency post-processing"
     threshold: float
     min_component: float  # fraction of the image below which a component is removed
     min_total: float  # fraction of the image below which the whole image is dropped
 
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> "PostProcess":
-        return from_section(cls, params, "saliency post-processing")
-
 
 @dataclass(frozen=True)
-class SaliencyParams:
+class SaliencyParams(Settings):
     """The `saliency` config section."""
+    SECTION = "saliency"
     source: str  # import: the dataset's maps; estimate: the built-in estimator
     threshold: float
     min_component: float
@@ -52,7 +51,7 @@ class SaliencyParams:
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "SaliencyParams":
-        made = from_section(cls, params, "saliency")
+        made = super().from_params(params)
         if made.source not in SOURCES:
             raise ValueError(f"saliency.source: {made.source!r} is not one of {', '.join(SOURCES)}")
         return made
@@ -137,6 +136,6 @@ def saliency_shard(dataset: Any, ids: Sequence[str], out_dir: str | os.PathLike,
         if mask is None:
             dropped[image_id] = info
             continue
-        Image.fromarray(mask).save(out / f"{image_id}.png")
+        Image.fromarray(mask).save(id_path(out, image_id, ".png"))
     atomic_write_json(out / "dropped.json", dropped)
     return {"images": len(ids), "kept": len(ids) - len(dropped), "dropped": len(dropped)}

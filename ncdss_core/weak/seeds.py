@@ -24,9 +24,9 @@ from typing import Any, Mapping, Sequence
 import cv2
 import numpy as np
 
-from ncdss_core.data.files import read_grey_png, read_ids, write_label_png
+from ncdss_core.data.files import id_path, read_grey_png, read_ids, write_label_png
 from ncdss_core.data.folds import IGNORE
-from ncdss_core.params import from_section
+from ncdss_core.settings import Settings
 from ncdss_core.runtime import get_logger, progress
 from ncdss_core.weak.scores import ScoreStore
 
@@ -34,15 +34,12 @@ EPS = 1e-5
 
 
 @dataclass(frozen=True)
-class SeedParams:
+class SeedParams(Settings):
     """The thresholds of the `seeds` config section."""
+    SECTION = "seeds"
     cam_bg_threshold: float
     sal_bg_threshold: float
     sal_min_fraction: float
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> "SeedParams":
-        return from_section(cls, params, "seeds")
 
 
 def upsample(scores: np.ndarray, size: int, height: int, width: int) -> np.ndarray:
@@ -136,11 +133,11 @@ def seed_shard(variant: str, scores_dir: str | os.PathLike, out_dir: str | os.Pa
     with ScoreStore(Path(scores_dir) / "scores.h5") as store:
         for image_id in progress(ids, label=f"seeds {variant}", logger=get_logger("seeds")):
             saliency = None
-            mask = Path(saliency_dir) / f"{image_id}.png" if saliency_dir is not None else None
+            mask = id_path(saliency_dir, image_id, ".png") if saliency_dir is not None else None
             if mask is not None and mask.is_file():
                 saliency = read_grey_png(mask).astype(np.float32) / 255.0
             seed = make_seed(variant, store.read(image_id), params, saliency)
-            write_label_png(out / f"{image_id}.png", seed)
+            write_label_png(id_path(out, image_id, ".png"), seed)
             labelled += int((seed != IGNORE).sum())
             total += seed.size
     return {"images": len(ids), "labelled_fraction": labelled / max(total, 1)}

@@ -22,24 +22,21 @@ import numpy as np
 from skimage.segmentation import felzenszwalb as _sk_felzenszwalb
 
 from ncdss_core.io.hdf5 import LazyFile, create_file, write_array
-from ncdss_core.params import from_section
+from ncdss_core.settings import Settings
 from ncdss_core.runtime import get_logger, progress
 
 SUPERPIXELS = "superpixels.h5"
 
 
 @dataclass(frozen=True)
-class SuperpixelParams:
+class SuperpixelParams(Settings):
     """The `superpixels` config section."""
+    SECTION = "superpixels"
     sigma: float
     k: float
     min_size: int
     merge: bool
     max_regions: int
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> "SuperpixelParams":
-        return from_section(cls, params, "superpixels")
 
 
 def compact_labels(labels: np.ndarray) -> np.ndarray:

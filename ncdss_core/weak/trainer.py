@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 
 from ncdss_core.data.transforms import MEAN_RGB, normalize_image
 from ncdss_core.models.trunks import build_trunk
-from ncdss_core.params import from_section
+from ncdss_core.settings import Settings
 from ncdss_core.train.loaders import epoch_batches, seeded_loader
 from ncdss_core.train.resume import ResumeFile
 from ncdss_core.train.loop import fit
@@ -34,8 +34,9 @@ RULE_KEYS = ("init",)
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Settings):
     """The weak.model and weak.train sections (stored in the ICD checkpoint)."""
+    SECTION = "weak.model/weak.train"
 
     backbone: str
     weights: str
@@ -64,10 +65,10 @@ class TrainConfig:
     def from_params(cls, params: dict) -> "TrainConfig":
         """From weak.model + weak.train merged (or a checkpoint's stored config)."""
         own = {k: v for k, v in params.items() if k not in RULE_KEYS}
-        return from_section(cls, own, "weak.model/weak.train")
+        return super().from_params(own)
 
 
-def build_model(cfg: TrainConfig, num_classes: int) -> ICDNet:
+def build_icd_net(cfg: TrainConfig, num_classes: int) -> ICDNet:
     trunk = build_trunk(cfg.backbone, cfg.weights, cfg.width, cfg.head_channels)
     model = ICDNet(trunk, num_classes, cfg.dropout, cfg.head_norm)
     model.fast_lr_mult = cfg.lr_mult
@@ -169,8 +170,8 @@ class ICDStep:
 
 
 def train_icd(model: ICDNet, data: ICDTrainData, cfg: TrainConfig, seed: int, device: str = "cpu",
-              logger: logging.Logger | None = None, resume: ResumeFile | None = None,
-              amp: str | bool = False) -> list[dict]:
+              logger: logging.Logger | None = None, resume: ResumeFile | None = None, *,
+              amp: str | bool) -> list[dict]:
     """Train the CAM and ICD branches jointly; returns the history (one record per epoch).
     `amp`: the `compute.amp` setting (auto: on for cuda)."""
     model.to(device)

@@ -62,7 +62,7 @@ def test_a_bad_weights_file_is_named_by_validation(fault, tmp_path):
 
 def test_weights_that_fit_pass_validation(tmp_path):
     config = load_config(base_dir=REPO)
-    backbone, _ = build_backbone(ModelSpec.from_config(config["model"], num_classes=2))
+    backbone, _ = build_backbone(ModelSpec.from_params(config["model"], num_classes=2))
     torch.save(backbone.state_dict(), tmp_path / "fits.pth")
     config["model"]["backbone_weights"] = str(tmp_path / "fits.pth")
     validate_config(config, base_dir=REPO)

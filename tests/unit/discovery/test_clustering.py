@@ -3,15 +3,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ncdss_core.discovery.clustering import (
-    base_removal,
-    cluster_prototypes,
-    fuse,
-    keep_novel,
-    order_by_id,
-    prototype,
-    upsampling_weights,
-)
+from ncdss_core.discovery.base_removal import base_removal, keep_novel, prototype, upsampling_weights
+from ncdss_core.discovery.clustering import cluster_prototypes, fuse, order_by_id
+from ncdss_core.discovery.settings import ClusteringSettings
+
+PCA_KMEANS = ClusteringSettings(pca_dim=8, whiten=True, n_init=10, max_iter=300)
 
 
 def _probs(classes: np.ndarray, confidence: np.ndarray, c: int = 4) -> torch.Tensor:
@@ -67,15 +63,15 @@ def test_kmeans_is_identical_twice_and_finds_separated_groups():
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(3, 50)) * 5
     x = np.concatenate([c + rng.normal(size=(20, 50)) for c in centres])
-    a = cluster_prototypes(x, 3, pca_dim=8, whiten=True, n_init=10, max_iter=300, seed=1)
-    b = cluster_prototypes(x, 3, pca_dim=8, whiten=True, n_init=10, max_iter=300, seed=1)
+    a = cluster_prototypes(x, 3, PCA_KMEANS, seed=1)
+    b = cluster_prototypes(x, 3, PCA_KMEANS, seed=1)
     assert np.array_equal(a.labels, b.labels) and np.array_equal(a.embedding, b.embedding)
     assert a.embedding.shape == (60, 8)
     assert np.allclose(a.embedding.std(0, ddof=1), 1.0, atol=1e-6)  # whitened
     groups = [set(a.labels[i * 20:(i + 1) * 20]) for i in range(3)]
     assert all(len(g) == 1 for g in groups) and len(set().union(*groups)) == 3
     with pytest.raises(ValueError):
-        cluster_prototypes(x[:2], 3, 8, True, 10, 300, 1)
+        cluster_prototypes(x[:2], 3, PCA_KMEANS, 1)
 
 
 def test_fused_labels_follow_the_reference_rule():
@@ -95,6 +91,6 @@ def test_order_by_id_makes_clusters_independent_of_shard_order():
 def test_feature_source_under_auto_follows_the_weights_file():
     from ncdss_core.discovery.base_removal import feature_source
 
-    assert feature_source("auto", {"backbone_weights": ""}) == "base"
-    assert feature_source("auto", {"backbone_weights": "imagenet.pth"}) == "imagenet"
-    assert feature_source("base", {"backbone_weights": "imagenet.pth"}) == "base"
+    assert feature_source("auto", "") == "base"
+    assert feature_source("auto", "imagenet.pth") == "imagenet"
+    assert feature_source("base", "imagenet.pth") == "base"

@@ -23,7 +23,7 @@ from ncdss_core.discovery.losses import cross_entropy
 from ncdss_core.models.segmodel import ModelSpec, build_model
 
 torch.set_num_threads(1)
-SPEC = ModelSpec.from_config(section("model", widths=[8, 8, 16, 16], head_channels=8, atrous_rates=[1, 2, 3]),
+SPEC = ModelSpec.from_params(section("model", widths=[8, 8, 16, 16], head_channels=8, atrous_rates=[1, 2, 3]),
                              num_classes=5)
 FINETUNE = section("finetune")
 

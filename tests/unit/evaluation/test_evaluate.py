@@ -3,25 +3,19 @@ import numpy as np
 import pytest
 import torch
 from config_defaults import section
+from ncdss_fixtures import base_run, finetune_inputs, finetune_run
 from ncdss_fixtures import make_voc_dataset as write_tiny_voc
 
 from ncdss_core.data.datasets import open_dataset
-from ncdss_core.discovery.base_removal import (
-    cluster_fold,
-    read_assignments,
-    remove_base_shard,
-    write_pseudo_labels,
-)
+from ncdss_core.discovery.base_removal import remove_base_shard
+from ncdss_core.discovery.base_training import BaseInputs, train_base_model
+from ncdss_core.discovery.clustering import cluster_fold, read_assignments, write_pseudo_labels
+from ncdss_core.discovery.finetuning import train_finetune_model
+from ncdss_core.discovery.ranking import rank_novel_images
+from ncdss_core.discovery.settings import BaseRemovalSettings, ClusteringSettings
+from ncdss_core.discovery.training import read_model
 from ncdss_core.cli import main as cli
 from ncdss_core.evaluation.evaluate import evaluate_model_dir, scores_of
-from ncdss_core.discovery.runners import (
-    FINETUNE_KEYS,
-    VARIANTS,
-    rank_novel_images,
-    read_model,
-    train_base_model,
-    train_finetune_model,
-)
 from ncdss_core.data.folds import base_classes, novel_classes
 from ncdss_core.data.files import read_ids, read_label_png
 from ncdss_core.io.atomic import read_json
@@ -33,8 +27,7 @@ MODEL = {"arch": "small", "input_size": 32, "widths": [8, 16, 16, 32], "blocks":
          "backbone_lr_factor": 1.0, "momentum": 0.9, "weight_decay": 1.0e-4, "workers": 0}
 BASE = {"supervision": "full", "epochs": 2, "batch_size": 4, "lr": 0.1, "decay_epochs": [1],
         "selection": "best"}
-_FT = section("finetune", epochs=2, batch_size=2, decay_epochs=[1], reassign_epochs=[1])
-FT = {key: _FT[key] for key in FINETUNE_KEYS}  # the keys the fine-tuning runner reads
+FT = section("finetune", epochs=2, batch_size=2, decay_epochs=[1], reassign_epochs=[1])
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +40,12 @@ def chain(tmp_path_factory):
     novel_ids = [i for i in rest if novel_cls & set(ds.image_labels(i))]
     base_ids = [i for i in rest if i not in novel_ids]
     base_train = [i for i in rest if set(ds.image_labels(i)) - novel_cls]
-    train_base_model(ds, 0, base_train, select, MODEL, BASE, 1, root / "base")
+    train_base_model(ds, base_run(MODEL, BASE, 1), BaseInputs(base_train, select, None), root / "base", "cpu", None)
     base = read_model(root / "base" / "model.pt")
     removal = root / "removal"
     stats = remove_base_shard(base, base, ds, novel_ids, root / "voc" / "saliency_supervised_model",
-                              removal, 32, 0.9, 0.008)
-    cluster_fold([removal], root / "clusters", 6, 4, True, 10, 300, 0)
+                              removal, 32, BaseRemovalSettings(0.9, 0.008, "base"))
+    cluster_fold([removal], root / "clusters", 6, ClusteringSettings(4, True, 10, 300), 0)
     quality = write_pseudo_labels(ds, 0, [removal], read_assignments(root / "clusters" / "assignments.csv"),
                                   6, root / "pseudo", "auto")
     kept = read_ids(root / "pseudo" / "novel.txt")
@@ -73,16 +66,16 @@ def test_pseudo_labels_follow_the_label_space(chain):
 
 def test_basic_ranking_eums_and_evaluation(chain, capsys):
     ds, root = chain["ds"], chain["root"]
-    common = dict(dataset=ds, fold=0, k=6, base_ids=chain["base_ids"], novel_ids=chain["novel_ids"],
-                  select_ids=chain["select"], pseudo_dir=root / "pseudo", model_cfg=MODEL, ft_cfg=FT,
-                  supervision="full", seed=2)
-    train_finetune_model(variant=VARIANTS["basic"], out_dir=root / "basic", **common)
+    ids = (chain["base_ids"], chain["novel_ids"], chain["select"], root / "pseudo")
+    train_finetune_model(ds, finetune_run("basic", 6, MODEL, FT, 2), finetune_inputs(*ids), root / "basic",
+                         "cpu", None)
     basic = read_model(root / "basic" / "model.pt")
     summary = rank_novel_images(basic, ds, 0, chain["novel_ids"], root / "pseudo", 32, 0.67, root / "ranking")
     clean, unclean = read_ids(root / "ranking" / "clean.txt"), read_ids(root / "ranking" / "unclean.txt")
     assert len(clean) == int(0.67 * len(chain["novel_ids"])) and len(clean) + len(unclean) == summary["images"]
-    result = train_finetune_model(variant=VARIANTS["eums"], out_dir=root / "eums", clean_ids=clean,
-                                  unclean_ids=unclean, **common)
+    result = train_finetune_model(ds, finetune_run("eums", 6, MODEL, FT, 2),
+                                  finetune_inputs(*ids, clean_ids=clean, unclean_ids=unclean), root / "eums",
+                                  "cpu", None)
     assert len(read_ids(root / "eums" / "clean_final.txt")) == len(clean) // 2
     assert result.history[1]["stream_sizes"]["unclean"] == len(unclean) + len(clean) - len(clean) // 2
     history = read_json(root / "eums" / "history.json")

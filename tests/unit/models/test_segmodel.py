@@ -17,7 +17,7 @@ from ncdss_core.train.schedules import StepSchedule
 
 torch.set_num_threads(1)
 # the reference's training of an ImageNet backbone: layer3-4 trained, backbone BN frozen
-SMALL = ModelSpec.from_config(section("model", widths=[8, 16, 16, 32], head_channels=16, atrous_rates=[1, 2, 3],
+SMALL = ModelSpec.from_params(section("model", widths=[8, 16, 16, 32], head_channels=16, atrous_rates=[1, 2, 3],
                                       trainable_backbone=["layer3", "layer4"], freeze_backbone_bn=True),
                               num_classes=6)
 
@@ -30,7 +30,7 @@ def test_small_model_is_output_stride_8_and_upsamples_logits():
 
 
 def test_resnet50_is_dilated_like_the_reference():
-    model = build_model(ModelSpec.from_config(section("model", arch="resnet50", atrous_rates=[12, 24, 36]), 16))
+    model = build_model(ModelSpec.from_params(section("model", arch="resnet50", atrous_rates=[12, 24, 36]), 16))
     bb = model.backbone
     assert [bb.layer3[0].conv2.dilation[0], bb.layer3[1].conv2.dilation[0]] == [1, 2]
     assert [bb.layer4[0].conv2.dilation[0], bb.layer4[1].conv2.dilation[0]] == [2, 4]

@@ -13,7 +13,7 @@ from ncdss_core.train.loop import fit, to_device
 from ncdss_core.train.precision import Precision, use_amp
 from ncdss_core.train.resume import ResumeFile
 from ncdss_core.train.schedules import StepSchedule
-from ncdss_core.weak.trainer import ICDTrainData, TrainConfig, build_model, train_icd
+from ncdss_core.weak.trainer import ICDTrainData, TrainConfig, build_icd_net, train_icd
 
 torch.set_num_threads(1)
 
@@ -109,7 +109,7 @@ def test_icd_training_runs_under_autocast():
     cfg = TrainConfig.from_params({**section("weak.model", init="random", width=4, head_channels=8),
                                    **section("weak.train", epochs=2, batch_size=4, crop=41)})
     torch.manual_seed(0)
-    model = build_model(cfg, 2)
+    model = build_icd_net(cfg, 2)
     data = ICDTrainData(list(images), labels, images.__getitem__, superpixels.__getitem__, cfg, seed=0)
     history = train_icd(model, data, cfg, seed=0, amp=True)
     assert all(np.isfinite(value) for record in history for key, value in record.items()
@@ -119,11 +119,11 @@ def test_icd_training_runs_under_autocast():
 
 def test_eums_trains_under_autocast(tmp_path):
     """Teacher, EMA, strong view and reassignment accept a bfloat16 forward pass."""
-    from ncdss_fixtures import make_voc_dataset
+    from ncdss_fixtures import base_run, finetune_inputs, finetune_run, make_voc_dataset
 
     from ncdss_core.data.datasets import open_dataset
     from ncdss_core.data.files import write_label_png
-    from ncdss_core.discovery.runners import VARIANTS, train_finetune_model
+    from ncdss_core.discovery.finetuning import train_finetune_model
 
     dataset = open_dataset("generated", make_voc_dataset(tmp_path / "voc", n_train=16, n_val=2))
     ids = list(dataset.ids("trainaug"))
@@ -131,10 +131,10 @@ def test_eums_trains_under_autocast(tmp_path):
         label = dataset.read_label(image_id)
         write_label_png(tmp_path / "pseudo" / f"{image_id}.png", np.where(label == 255, 0, np.minimum(label, 20)))
     model_cfg = section("model", input_size=32, widths=[8, 8, 16, 16], head_channels=8, atrous_rates=[1, 2, 3])
-    finetune = {key: value for key, value in section("finetune", epochs=2, batch_size=2, decay_epochs=[0],
-                                                     reassign_epochs=[1], selection="last").items()
-                if key in VARIANTS["eums"].config_keys()}
-    result = train_finetune_model(dataset, 0, VARIANTS["eums"], 5, ids[:8], ids[8:], [], tmp_path / "pseudo",
-                                  model_cfg, finetune, "full", 3, tmp_path / "eums", clean_ids=ids[8:12],
-                                  unclean_ids=ids[12:], amp=True)
+    finetune = section("finetune", epochs=2, batch_size=2, decay_epochs=[0], reassign_epochs=[1],
+                       selection="last")
+    result = train_finetune_model(dataset, finetune_run("eums", 5, model_cfg, finetune, 3, amp=True),
+                                  finetune_inputs(ids[:8], ids[8:], [], tmp_path / "pseudo", clean_ids=ids[8:12],
+                                                  unclean_ids=ids[12:]),
+                                  tmp_path / "eums", "cpu", None)
     assert all(np.isfinite(record["loss"]) for record in result.history)

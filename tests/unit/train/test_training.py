@@ -4,22 +4,25 @@ import numpy as np
 import pytest
 import torch
 from config_defaults import section
-from ncdss_fixtures import make_voc_dataset
+from ncdss_fixtures import base_run, finetune_run, make_voc_dataset
 
 from ncdss_core.data.datasets import open_dataset
 from ncdss_core.data.labels import base_label_reader, image_reader
 from ncdss_core.data.train_samples import SegTrainSet
 from ncdss_core.data.transforms import Jitter
 from ncdss_core.discovery.losses import supervised_step
-from ncdss_core.discovery.runners import BASE_KEYS, FINETUNE_KEYS, VARIANTS
+from ncdss_core.discovery.base_training import BaseInputs
+from ncdss_core.discovery.finetuning import FinetuneRun
+from ncdss_core.discovery.settings import BaseSettings
 from ncdss_core.discovery.training import TrainSettings, train_segmentation
+from ncdss_core.discovery.variants import VARIANTS
 from ncdss_core.evaluation.evaluate import base_selection_score
-from ncdss_core.models.segmodel import ModelSpec, build_model
+from ncdss_core.models.segmodel import ModelSettings, ModelSpec, build_model
 from ncdss_core.train.streams import Streams
 
 torch.set_num_threads(1)
 MODEL = section("model", input_size=32, widths=[8, 16, 16, 32], head_channels=16, atrous_rates=[1, 2, 3])
-SPEC = ModelSpec.from_config(MODEL, num_classes=5)
+SPEC = ModelSpec.from_params(MODEL, num_classes=5)
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +31,9 @@ def dataset(tmp_path_factory):
 
 
 def _settings(seed, epochs=2, **base):
-    return TrainSettings.from_config(section("base", epochs=epochs, batch_size=4, decay_epochs=[0], **base),
-                                     MODEL, seed, "base", BASE_KEYS)
+    return TrainSettings.for_stage(
+        BaseSettings.from_params(section("base", epochs=epochs, batch_size=4, decay_epochs=[0], **base)),
+        ModelSettings.from_params(MODEL), seed)
 
 
 def _run(dataset, seed, epochs=2, select=None):
@@ -108,7 +112,7 @@ def test_a_second_label_map_is_warped_with_the_same_draws(dataset):
 
 
 def test_base_selection_score_is_an_miou(dataset):
-    score = base_selection_score(build_model(ModelSpec.from_config(MODEL, num_classes=16)),
+    score = base_selection_score(build_model(ModelSpec.from_params(MODEL, num_classes=16)),
                                  dataset, list(dataset.ids("trainaug"))[:4], 1, 32)
     assert 0.0 <= score <= 1.0
 
@@ -132,17 +136,27 @@ def test_settings_refuse_a_key_the_stage_does_not_know():
     with pytest.raises(ValueError, match="base: unknown key.*epoch_lenght"):
         _settings(0, epoch_lenght="longest")
     eums = {k: v for k, v in section("finetune").items() if k in VARIANTS["eums"].config_keys()}
+    run = finetune_run("eums", 10, MODEL, eums, 0)
+
+    def params(variant, finetune):
+        return {"variant": variant, "k": 10, "model": MODEL, "seed": 0, "finetune": finetune,
+                "supervision": "full", "amp": False, "per_epoch": {"per_epoch": False}}
     with pytest.raises(ValueError, match="finetune: unknown key.*rampup"):
-        TrainSettings.from_config({**eums, "rampup": 3}, MODEL, 0, "finetune", FINETUNE_KEYS)
-    finetune = TrainSettings.from_config(eums, MODEL, 0, "finetune", FINETUNE_KEYS)
+        FinetuneRun.from_params(params("eums", {**eums, "rampup": 3}), 0)
+    with pytest.raises(ValueError, match="finetune: missing key.*reassign_keep"):
+        FinetuneRun.from_params(params("eums", {k: v for k, v in eums.items() if k != "reassign_keep"}), 0)
+    with pytest.raises(ValueError, match="variant basic reads no self_training"):
+        FinetuneRun.from_params(params("basic", eums), 0)
+    finetune = TrainSettings.for_stage(run.train, run.model, 0)
     assert finetune.epoch_length == eums["epoch_length"] and finetune.lr == eums["lr"]
+    assert run.self_training.ema_momentum == eums["ema_momentum"]
     with pytest.raises(ValueError, match="model: unknown key.*depth"):
-        ModelSpec.from_config({**MODEL, "depth": 3}, num_classes=5)
+        ModelSpec.from_params({**MODEL, "depth": 3}, num_classes=5)
 
 
 def test_weak_supervision_reads_no_pixel_ground_truth(dataset, tmp_path):
     from ncdss_core.data.files import write_label_png
-    from ncdss_core.discovery.runners import train_base_model
+    from ncdss_core.discovery.base_training import train_base_model
 
     class NoMasks:
         """The dataset with its pixel labels locked away."""
@@ -161,14 +175,15 @@ def test_weak_supervision_reads_no_pixel_ground_truth(dataset, tmp_path):
         label[10:30, 10:30] = 6
         write_label_png(weak / f"{image_id}.png", label)
     base_cfg = section("base", supervision="weak", epochs=2, batch_size=4, decay_epochs=[], selection="best")
-    result = train_base_model(NoMasks(), 0, ids, ids[:4], MODEL, base_cfg, 0, tmp_path / "m", weak_labels=weak)
+    result = train_base_model(NoMasks(), base_run(MODEL, base_cfg, 0), BaseInputs(ids, ids[:4], weak),
+                              tmp_path / "m", "cpu", None)
     assert result.history[0]["stream_sizes"] == {"base": 8}       # only images with a weak label
     assert "select_score" not in result.history[0] and result.selected_epoch == 1
     assert (tmp_path / "m" / "model.pt").is_file() and (tmp_path / "m" / "last.pt").is_file()
 
 
 def test_a_diverging_base_training_stops_before_any_checkpoint(dataset, tmp_path, monkeypatch):
-    from ncdss_core.discovery import runners
+    from ncdss_core.discovery import base_training
 
     calls = []
 
@@ -177,16 +192,17 @@ def test_a_diverging_base_training_stops_before_any_checkpoint(dataset, tmp_path
         calls.append(epoch)
         return loss * float("inf") if len(calls) == 3 else loss
 
-    monkeypatch.setattr(runners, "supervised_step", diverging)
+    monkeypatch.setattr(base_training, "supervised_step", diverging)
     ids = list(dataset.ids("trainaug"))
     base_cfg = section("base", epochs=2, batch_size=4, decay_epochs=[0])
     with pytest.raises(FloatingPointError, match=r"base: loss (inf|nan) at epoch 0, iteration 2; last finite loss \d"):
-        runners.train_base_model(dataset, 0, ids, ids[:4], MODEL, base_cfg, 0, tmp_path / "m")
+        base_training.train_base_model(dataset, base_run(MODEL, base_cfg, 0), BaseInputs(ids, ids[:4], None),
+                                       tmp_path / "m", "cpu", None)
     assert not (tmp_path / "m").exists()
 
 
 def test_per_epoch_evaluation_records_val_scores_and_changes_no_weight(dataset, tmp_path):
-    from ncdss_core.discovery.runners import train_base_model
+    from ncdss_core.discovery.base_training import train_base_model
     from ncdss_core.evaluation.evaluate import scores_of
     from ncdss_core.models.segmodel import load_checkpoint
 
@@ -195,8 +211,8 @@ def test_per_epoch_evaluation_records_val_scores_and_changes_no_weight(dataset, 
     per_epoch = {"per_epoch": True, "split": "val", "matching": "auto"}
     runs = {}
     for name, setting in (("off", None), ("on", per_epoch)):
-        runs[name] = train_base_model(dataset, 0, ids, ids[:4], MODEL, base_cfg, 0, tmp_path / name,
-                                      per_epoch=setting)
+        runs[name] = train_base_model(dataset, base_run(MODEL, base_cfg, 0, per_epoch=setting),
+                                      BaseInputs(ids, ids[:4], None), tmp_path / name, "cpu", None)
     off, on = runs["off"], runs["on"]
     assert "val_base_miou" not in off.history[0]
     assert [h["select_score"] for h in on.history] == [h["select_score"] for h in off.history]

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import torch
 from config_defaults import section
-from ncdss_fixtures import make_voc_dataset
+from ncdss_fixtures import base_run, finetune_inputs, finetune_run, make_voc_dataset
 
 from ncdss_core.data.datasets import open_dataset
 from ncdss_core.data.files import write_label_png
-from ncdss_core.discovery.runners import VARIANTS, train_base_model, train_finetune_model
+from ncdss_core.discovery.base_training import BaseInputs, train_base_model
+from ncdss_core.discovery.finetuning import train_finetune_model
 from ncdss_core.train.resume import ResumeFile
-from ncdss_core.weak.trainer import ICDTrainData, TrainConfig, build_model, train_icd
+from ncdss_core.weak.trainer import ICDTrainData, TrainConfig, build_icd_net, train_icd
 
 torch.set_num_threads(1)
 MODEL = section("model", input_size=32, widths=[8, 8, 16, 16], head_channels=8, atrous_rates=[1, 2, 3])
@@ -36,7 +37,8 @@ def _base_run(dataset, out, workers):
     ids = list(dataset.ids("trainaug"))
     base = section("base", epochs=2, batch_size=4, decay_epochs=[0], selection="best")
     np.random.seed(0)
-    train_base_model(dataset, 0, ids[4:], ids[:4], {**MODEL, "workers": workers}, base, 5, out)
+    train_base_model(dataset, base_run({**MODEL, "workers": workers}, base, 5), BaseInputs(ids[4:], ids[:4], None),
+                     out, "cpu", None)
     return _global_rngs()
 
 
@@ -48,14 +50,12 @@ def _eums_run(dataset, out, workers, classes="all"):
     for image_id in ids[12:]:
         label = dataset.read_label(image_id)
         write_label_png(pseudo / f"{image_id}.png", np.where(label == 255, 0, np.minimum(label, 20)))
-    finetune = {key: value for key, value in section("finetune", epochs=2, batch_size=2, decay_epochs=[0],
-                                                     reassign_epochs=[1], selection="last",
-                                                     self_training_classes=classes).items()
-                if key in VARIANTS["eums"].config_keys()}
+    finetune = section("finetune", epochs=2, batch_size=2, decay_epochs=[0], reassign_epochs=[1],
+                       selection="last", self_training_classes=classes)
     np.random.seed(0)
-    train_finetune_model(dataset, 0, VARIANTS["eums"], 5, ids[:12], ids[12:], [], pseudo,
-                         {**MODEL, "workers": workers}, finetune, "full", 3, out,
-                         clean_ids=ids[12:16], unclean_ids=ids[16:])
+    train_finetune_model(dataset, finetune_run("eums", 5, {**MODEL, "workers": workers}, finetune, 3),
+                         finetune_inputs(ids[:12], ids[12:], [], pseudo, clean_ids=ids[12:16], unclean_ids=ids[16:]),
+                         out, "cpu", None)
     return _global_rngs()
 
 
@@ -109,9 +109,9 @@ def test_icd_training_and_its_resume_state_are_the_same_with_0_and_2_workers(tmp
     for workers in (0, 2):
         data, cfg = _icd_data(workers)
         torch.manual_seed(1)
-        model = build_model(cfg, 2)
+        model = build_icd_net(cfg, 2)
         resume = _KeepResume(tmp_path / f"w{workers}.resume", "key")
-        history = train_icd(model, data, cfg, seed=5, resume=resume)
+        history = train_icd(model, data, cfg, seed=5, resume=resume, amp=False)
         runs[workers] = model.state_dict(), history, resume.load(), _global_rngs()
     (state_0, history_0, saved_0, rng_0), (state_2, history_2, saved_2, rng_2) = runs[0], runs[2]
     for key, value in state_0.items():

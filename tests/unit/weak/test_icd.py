@@ -9,7 +9,7 @@ from ncdss_core.weak import operators as layers
 from ncdss_core.models.trunks import small_trunk, vgg16_trunk
 from ncdss_core.weak.infer import ScoreStore, canvas_size, infer_image, load_model, save_model
 from ncdss_core.weak.network import ICDNet
-from ncdss_core.weak.trainer import ICDTrainData, TrainConfig, augment, build_model, make_optimizer, train_icd
+from ncdss_core.weak.trainer import ICDTrainData, TrainConfig, augment, build_icd_net, make_optimizer, train_icd
 
 torch.set_num_threads(1)
 
@@ -130,14 +130,14 @@ def test_warmup_values():
 
 
 def test_backbones_output_stride_8():
-    trunk = small_trunk(32)
+    trunk = small_trunk(32, 256)
     nparams = sum(p.numel() for p in trunk.features.parameters())
     assert 1_000_000 <= nparams <= 2_000_000
-    net = ICDNet(trunk, 5)
+    net = ICDNet(trunk, 5, dropout=0.5, head_norm=False)
     net.eval()
     out = net(torch.zeros(1, 3, 113, 97))
     assert out["cam"].shape == (1, 5, 15, 13) and out["top_down"].shape == (1, 5, 15, 13)
-    vgg = ICDNet(vgg16_trunk(), 3).eval()
+    vgg = ICDNet(vgg16_trunk("", 1024), 3, dropout=0.5, head_norm=False).eval()
     with torch.no_grad():
         assert vgg(torch.zeros(1, 3, 65, 65))["cam"].shape == (1, 3, 9, 9)
     assert vgg.feat_bn.weight.requires_grad is False
@@ -145,7 +145,7 @@ def test_backbones_output_stride_8():
 
 
 def test_param_groups_lr_mult_and_decay():
-    net = ICDNet(small_trunk(8, 16), 3)
+    net = ICDNet(small_trunk(8, 16), 3, dropout=0.5, head_norm=False)
     groups = net.param_groups(0.1, 5e-4)
     names = {id(p): n for n, p in net.named_parameters()}
     for g in groups:
@@ -187,8 +187,8 @@ def test_training_is_deterministic_and_finite(tmp_path):
 
     def run():
         torch.manual_seed(1)
-        model = build_model(cfg, 2)
-        hist = train_icd(model, ICDTrainData(ids, labels, read_img, read_sp, cfg, seed=5), cfg, seed=5)
+        model = build_icd_net(cfg, 2)
+        hist = train_icd(model, ICDTrainData(ids, labels, read_img, read_sp, cfg, seed=5), cfg, seed=5, amp=False)
         return model, hist
 
     m1, h1 = run()
@@ -223,11 +223,11 @@ def test_head_norm_copies_and_adam_trains():
     ids, labels, read_img, read_sp = _toy_data(4)
     cfg = icd_config(width=4, head_channels=8, epochs=1, batch_size=4, crop=41, optimizer="adam", lr=1e-3,
                      head_norm=True, lr_mult=1.0)
-    model = build_model(cfg, 2)
+    model = build_icd_net(cfg, 2)
     assert isinstance(model.norm6, torch.nn.BatchNorm2d) and isinstance(model.norm7_ft, torch.nn.BatchNorm2d)
     assert all(g["lr_mult"] == 1.0 for g in model.param_groups(1.0, 0.0))
     before = model.fc6.weight.detach().clone()
-    train_icd(model, ICDTrainData(ids, labels, read_img, read_sp, cfg, seed=0), cfg, seed=0)
+    train_icd(model, ICDTrainData(ids, labels, read_img, read_sp, cfg, seed=0), cfg, seed=0, amp=False)
     assert not torch.equal(before, model.fc6.weight)
     with pytest.raises(ValueError):
         make_optimizer(model, icd_config(optimizer="rmsprop"))

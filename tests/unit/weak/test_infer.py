@@ -9,9 +9,9 @@ from ncdss_core.config import load_config
 from ncdss_core.data.datasets import open_dataset
 from ncdss_core.data.files import read_ids
 from ncdss_core.io.atomic import read_json
-from ncdss_core.weak.infer import infer_image, load_model, score_shard, write_model_dir
+from ncdss_core.weak.infer import infer_image, load_model, score_shard, write_icd_model_dir
 from ncdss_core.weak.scores import ScoreStore
-from ncdss_core.weak.trainer import TrainConfig, build_model
+from ncdss_core.weak.trainer import TrainConfig, build_icd_net
 
 CONFIG = load_config(Path(__file__).resolve().parents[3] / "config.yaml")["weak"]
 torch.set_num_threads(1)
@@ -20,7 +20,7 @@ torch.set_num_threads(1)
 def small_model(classes: int):
     cfg = TrainConfig.from_params({**CONFIG["model"], **CONFIG["train"], "width": 4, "head_channels": 8})
     torch.manual_seed(0)
-    return build_model(cfg, classes).eval(), cfg
+    return build_icd_net(cfg, classes).eval(), cfg
 
 
 def test_score_shard_stores_the_present_classes_and_skips_images_without_one(small_voc, tmp_path):
@@ -45,7 +45,7 @@ def test_model_dir_keeps_wall_clock_seconds_out_of_the_files(tmp_path):
     model, cfg = small_model(3)
     history = [{"epoch": 0, "loss_cls": 2.0, "loss_td": 0.5, "seconds": 3.2},
                {"epoch": 1, "loss_cls": 1.0, "loss_td": 0.25, "seconds": 2.9}]
-    metrics, seconds = write_model_dir(tmp_path, model, cfg, [4, 7, 9], history, ["a", "b"])
+    metrics, seconds = write_icd_model_dir(tmp_path, model, cfg, [4, 7, 9], history, ["a", "b"])
     assert seconds == [3.2, 2.9]
     assert metrics == {"train_images": 2, "classes": [4, 7, 9], "loss_cls": 1.0, "loss_td": 0.25}
     assert read_json(tmp_path / "history.json") == [{"epoch": 0, "loss_cls": 2.0, "loss_td": 0.5},
