@@ -6,7 +6,8 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# the workflow's own config.yaml, wherever snakemake runs (--directory); every --configfile is merged over it
+configfile: f"{workflow.basedir}/config.yaml"
 
 
 include: "rules/common.smk"

@@ -3,6 +3,8 @@
 Two layers: the JSON schema (config/schema.yaml: unknown keys, types, bounds) and the checks a schema
 cannot express (a fold the dataset does not have, k smaller than the fold's novel classes, a dataset
 root that does not exist). All problems are reported together in one message, each naming its key.
+Every value comes from config.yaml, the base that a run's config files are merged over; the schema
+holds none.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import yaml
 from ncdss_core.data.folds import novel_classes, valid_folds
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
-# The Snakefile's `configfile:`; every --configfile is merged over it.
+# Every value of every key: the Snakefile's `configfile:` wherever snakemake runs, and the base that
+# validate_config merges a config over.
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 
 
@@ -45,17 +48,6 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "required":
         return f"config key {_key(error.absolute_path)}: {error.message}"
     return f"config key {_key(error.absolute_path)}: {error.message}"
-
-
-def _fill_defaults(schema: dict, data: Any) -> None:
-    """Insert `default` values of the schema's object properties that are missing from `data`."""
-    if not isinstance(data, dict) or schema.get("type") != "object":
-        return
-    for name, sub in schema.get("properties", {}).items():
-        if name not in data and "default" in sub:
-            data[name] = copy.deepcopy(sub["default"])
-        if name in data:
-            _fill_defaults(sub, data[name])
 
 
 def _get(config: dict, dotted: str) -> Any:
@@ -159,18 +151,22 @@ def _backbone_weights_problems(config: dict, base_dir: Path) -> list[str]:
 
 
 def validate_config(config: dict, base_dir: str | Path = ".", schema_path: Path = SCHEMA_PATH) -> dict:
-    """Return the config with defaults filled in, or raise ConfigError listing every problem."""
+    """The config the run uses, config.yaml with `config` merged over it (as --configfile merges; the
+    same config again when it is merged over config.yaml already), or ConfigError listing every problem.
+    The schema holds no values: config.yaml sets every key."""
+    from snakemake.utils import update_config
+
+    given, config = config, read_yaml(DEFAULT_CONFIG)
+    update_config(config, copy.deepcopy(given))
     schema = load_schema(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (list(e.absolute_path), e.message))
     problems = [_describe(e) for e in errors]
-    filled = copy.deepcopy(config)
-    _fill_defaults(schema, filled)
-    if not problems:  # checks across keys see the values the run will use, defaults included
-        problems = semantic_problems(filled, Path(base_dir))
+    if not problems:  # checks across keys only on values of the right types
+        problems = semantic_problems(config, Path(base_dir))
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
-    return filled
+    return config
 
 
 def read_yaml(path: str | Path) -> dict:
@@ -201,8 +197,8 @@ def merged_config(*paths: str | Path, defaults: str | Path | None = DEFAULT_CONF
     return config
 
 
-def load_config(*paths: str | Path, base_dir: str | Path | None = None,
-                defaults: str | Path | None = DEFAULT_CONFIG) -> dict:
-    """Validate what the workflow would run with `--configfile paths...` (defaults filled in)."""
-    config = merged_config(*paths, defaults=defaults)
+def load_config(*paths: str | Path, base_dir: str | Path | None = None) -> dict:
+    """Validate and return what the workflow would run with `--configfile paths...`: config.yaml with
+    each file merged over it."""
+    config = merged_config(*paths)
     return validate_config(config, base_dir if base_dir is not None else Path.cwd())

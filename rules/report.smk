@@ -42,7 +42,7 @@ rule report_figures:
         dataset=dataset_params(),
         shards=N_SHARDS,
         weak_root=weak_root,
-        examples=6,
+        examples=tracked("report.examples"),
     script:
         "../workflow_scripts/report_figures.py"
 
