@@ -15,7 +15,8 @@ cfg = PretrainConfig.from_params(stage.params.pretrain)
 images, labels = pretraining_images(cfg.images, stage.seed)
 stage.logger.info("%d generated images of %d pretraining classes (%.2f labels per image)", len(images),
                   labels.shape[1], float(labels.sum(1).mean()))
-model, history = pretrain_trunk(small_trunk(stage.params.width), images, labels, cfg, stage.seed, stage.device,
+# the pretraining keeps the trunk alone (its classifier is one 1x1 conv): no fc6/fc7, head width 0
+model, history = pretrain_trunk(small_trunk(stage.params.width, 0), images, labels, cfg, stage.seed, stage.device,
                                 stage.logger, resume=stage.resume_file())
 history, epoch_seconds = split_epoch_seconds(history)
 with stage.output_dir() as build:

@@ -28,7 +28,7 @@ def _conv_bn(cin: int, cout: int, dilation: int = 1) -> list[nn.Module]:
             nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
 
-def small_trunk(width: int, head_channels: int = 256) -> Trunk:
+def small_trunk(width: int, head_channels: int) -> Trunk:
     """conv-pool x3 (stride 8, 3x3/s2/p1 pools like the DeepLab VGG) then two 3x3 convs.
 
     Receptive field 69 px, about half the side of a generated image (96-160 px), as VGG16-DeepLab's
@@ -45,8 +45,9 @@ def small_trunk(width: int, head_channels: int = 256) -> Trunk:
     return Trunk(nn.Sequential(*layers), 8 * w, head_channels)
 
 
-def vgg16_trunk(weights_path: str = "", head_channels: int = 1024) -> Trunk:
-    """DeepLab VGG16 trunk up to conv5_3 + ReLU, from torchvision's VGG16 (no download)."""
+def vgg16_trunk(weights_path: str, head_channels: int) -> Trunk:
+    """DeepLab VGG16 trunk up to conv5_3 + ReLU, from torchvision's VGG16 (no download); `weights_path`
+    "" is a random initialisation. fc6/fc7 start from VGG16's classifier when head_channels is 1024."""
     from torchvision.models import vgg as tv_vgg
 
     fc_init = None
@@ -88,10 +89,10 @@ def load_trunk_weights(trunk: Trunk, weights_path: str) -> Trunk:
 
 
 def build_trunk(name: str, weights_path: str, width: int, head_channels: int) -> Trunk:
-    """The trunk `name` (weak.model.backbone); head_channels 0: the backbone's own fc6/fc7 width."""
+    """The trunk `name` (weak.model.backbone) with fc6/fc7 of width head_channels (weak.model)."""
     if name == "small":
-        trunk = small_trunk(width, head_channels or 256)
+        trunk = small_trunk(width, head_channels)
         return load_trunk_weights(trunk, weights_path) if weights_path else trunk
     if name == "vgg16":
-        return vgg16_trunk(weights_path, head_channels or 1024)
+        return vgg16_trunk(weights_path, head_channels)
     raise ValueError(f"weak.backbone: unknown backbone {name!r} (expected small or vgg16)")

@@ -17,7 +17,7 @@ from ncdss_core.weak.operators import bottom_up_scores
 
 
 class ICDNet(nn.Module):
-    def __init__(self, trunk: Trunk, num_classes: int, dropout: float = 0.5, head_norm: bool = False):
+    def __init__(self, trunk: Trunk, num_classes: int, dropout: float, head_norm: bool):
         super().__init__()
         c, h, k = trunk.channels, trunk.head_channels, num_classes
         self.num_classes = k

@@ -65,8 +65,9 @@ def sign_statistics(scores: torch.Tensor, cam: torch.Tensor, y: torch.Tensor) ->
 
 @torch.no_grad()
 def update_sign_state(state: torch.Tensor, batch_stat: torch.Tensor, present: torch.Tensor,
-                      momentum: float = 0.9) -> torch.Tensor:
-    """EMA a <- 0.9 a + 0.1 m for the classes present in the batch; the others keep a."""
+                      momentum: float) -> torch.Tensor:
+    """EMA a <- momentum a + (1 - momentum) m (weak.train.sign_momentum) for the classes present in
+    the batch; the others keep a."""
     updated = momentum * state + (1.0 - momentum) * batch_stat
     return torch.where(present[:, None], updated, state)
 
