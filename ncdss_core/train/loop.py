@@ -124,7 +124,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, schedule: Schedule, 
         batches: Batches, step: Step, *, select: Select | None = None,
         on_epoch_start: EpochHook | None = None, measure: Measure | None = None,
         device: str = "cpu", label: str = "train", logger: logging.Logger | None = None,
-        resume: ResumeFile | None = None, amp: bool = False) -> TrainResult:
+        resume: ResumeFile | None = None, amp: bool) -> TrainResult:
     """Train `model` (already on `device`, its parameters in `optimizer`) in place for `epochs`.
 
     Raises FloatingPointError at the first non-finite loss, before the update and before the stage

@@ -69,7 +69,7 @@ def _jpeg_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def generate(root: str | Path, size: str = "default", seed: int = 0) -> dict:
+def generate(root: str | Path, size: str, seed: int) -> dict:
     """Write the dataset into root (which must not exist yet or be empty) and return a summary dict
     (counts per class, image sizes, version, seed, size)."""
     if size not in SIZES:

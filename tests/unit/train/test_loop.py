@@ -30,7 +30,7 @@ def mse(model, batch, epoch):
 def test_records_hold_the_schedule_rate_iterations_and_the_mean_loss():
     model, optimizer, batches = _problem()
     result = fit(model, optimizer, StepSchedule(0.1, [0], 0.1), 3, batches, mse,
-                 measure=lambda epoch: {"probe": epoch * 2})
+                 measure=lambda epoch: {"probe": epoch * 2}, amp=False)
     first = result.history[0]
     assert list(first) == ["epoch", "lr", "iterations", "seconds", "loss", "probe"]
     assert [r["lr"] for r in result.history] == [0.1, pytest.approx(0.01), pytest.approx(0.01)]
@@ -49,7 +49,7 @@ def test_named_parts_are_averaged_and_the_step_state_comes_first():
             return {"weight": 0.5}
 
     model, optimizer, batches = _problem()
-    history = fit(model, optimizer, PolySchedule(0.1, 2, 0.9), 2, batches, PartsStep()).history
+    history = fit(model, optimizer, PolySchedule(0.1, 2, 0.9), 2, batches, PartsStep(), amp=False).history
     assert list(history[0]) == ["epoch", "lr", "iterations", "seconds", "weight", "loss_fit", "loss_const"]
     assert history[0]["loss_const"] == 2.0 and "loss" not in history[0]
     assert history[1]["lr"] == pytest.approx(0.1 * 0.5 ** 0.9)
@@ -67,7 +67,7 @@ def test_selection_keeps_the_best_state_and_the_hook_runs_before_each_epoch():
         return score
 
     result = fit(model, optimizer, StepSchedule(0.1, [], 0.1), 3, batches, mse, select=select,
-                 on_epoch_start=started.append)
+                 on_epoch_start=started.append, amp=False)
     assert started == [0, 1, 2] and result.selected_epoch == 1
     assert all(torch.equal(result.selected_state[k], v) for k, v in kept.items())
     assert [r["select_score"] for r in result.history] == [0.2, 0.7, 0.3]
@@ -85,7 +85,7 @@ def test_a_non_finite_loss_stops_at_once_naming_where_and_the_last_finite_loss()
     measured = []
     with pytest.raises(FloatingPointError) as error:
         fit(model, optimizer, StepSchedule(0.1, [], 0.1), 3, batches, step, label="toy",
-            measure=lambda epoch: measured.append(epoch) or {})
+            measure=lambda epoch: measured.append(epoch) or {}, amp=False)
     message = str(error.value)
     assert message.startswith("toy: loss nan at epoch 1, iteration 1; last finite loss ")
     assert message.endswith(repr(seen[3]))

@@ -52,7 +52,7 @@ def run(resume: ResumeFile | None, stop_at=None):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     step = Step(model, stop_at)
     result = fit(model, optimizer, PolySchedule(1e-2, EPOCHS, 0.9), EPOCHS, epoch_batches(loader), step,
-                 select=lambda m: -float(m[0].weight.detach().abs().sum()), resume=resume)
+                 select=lambda m: -float(m[0].weight.detach().abs().sum()), resume=resume, amp=False)
     return model, step, result
 
 
