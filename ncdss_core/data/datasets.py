@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from ncdss_core.data.folds import IGNORE, class_names
-from ncdss_core.data.files import ListFileError, read_grey_png, read_id_lines, read_label_png, read_rgb
+from ncdss_core.data.files import ListFileError, id_path, read_grey_png, read_id_lines, read_label_png, read_rgb
 
 SPLITS = ("trainaug", "val")
 
@@ -132,21 +132,21 @@ class VOCDataset(Dataset):
         return self.root / "sets" / f"{split}.txt"
 
     def image_path(self, image_id: str, split: str = "trainaug") -> Path:
-        return self.root / "images" / f"{image_id}.jpg"
+        return id_path(self.root / "images", image_id, ".jpg")
 
     def label_path(self, image_id: str, split: str = "trainaug") -> Path:
         # NCDSS reads SegmentationClassAug for trainaug and SegmentationClass for any other split.
-        aug = self.root / "SegmentationClassAug" / f"{image_id}.png"
+        aug = id_path(self.root / "SegmentationClassAug", image_id, ".png")
         if split == "trainaug":
             return aug
-        plain = self.root / "SegmentationClass" / f"{image_id}.png"
+        plain = id_path(self.root / "SegmentationClass", image_id, ".png")
         return plain if plain.is_file() else aug
 
     def saliency_path(self, image_id: str) -> Path:
-        return self.root / "saliency_supervised_model" / f"{image_id}.png"
+        return id_path(self.root / "saliency_supervised_model", image_id, ".png")
 
     def annotation_path(self, image_id: str) -> Path | None:
-        return self.root / "Annotations" / f"{image_id}.xml"
+        return id_path(self.root / "Annotations", image_id, ".xml")
 
 
 class GeneratedDataset(VOCDataset):
@@ -163,13 +163,13 @@ class COCODataset(Dataset):
         return self.root / f"{self._folder[split]}.txt"
 
     def image_path(self, image_id: str, split: str = "trainaug") -> Path:
-        return self.root / self._folder[split] / f"{image_id}.jpg"
+        return id_path(self.root / self._folder[split], image_id, ".jpg")
 
     def label_path(self, image_id: str, split: str = "trainaug") -> Path:
-        return self.root / f"masks_{self._folder[split]}" / f"{image_id}.png"
+        return id_path(self.root / f"masks_{self._folder[split]}", image_id, ".png")
 
     def saliency_path(self, image_id: str) -> Path:
-        return self.root / "saliency" / f"{image_id}.png"
+        return id_path(self.root / "saliency", image_id, ".png")
 
 
 def parse_voc_annotation(path: Path, names: tuple[str, ...]) -> list[int]:

@@ -1,9 +1,19 @@
-"""Files of a segmentation dataset: palette label PNGs, grey and RGB images, id lists."""
+"""Files of a segmentation dataset: palette label PNGs, grey and RGB images, id lists, and the one
+place where an image id becomes a path (`id_path`).
+
+An image id is a plain file name: it names `<id>.jpg`, `<id>.png`, ... inside one directory and can
+point nowhere else. `image_id_problem` says why a string is not one: empty, whitespace, a path
+separator, a leading dot (`.`, `..`, hidden files) or dash (read as an option), a control or other
+invisible character (NUL, a BOM, a zero-width space), or bytes that were not UTF-8. List files are
+read strictly as UTF-8 (a leading BOM is dropped, CRLF line ends are fine), and every id they hold
+passes the same check, so a hostile list is refused with its file, line and id before any stage
+builds a path from it."""
 
 from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -69,24 +79,93 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
         return np.array(image.convert("RGB"), dtype=np.uint8)
 
 
+class ImageIdError(ValueError):
+    """A string that is not a plain file name where an image id is expected."""
+
+
+# the ids of real datasets (`2007_000032`, `COCO_train2014_000000000009`), checked at once: a
+# letter, digit or underscore of any script, then those, dots, dashes and pluses
+_PLAIN_ID = re.compile(r"\w[\w.+-]*")
+
+
+def image_id_problem(image_id: object) -> str | None:
+    """Why `image_id` is not a plain file name (the message's tail), or None when it is one."""
+    if isinstance(image_id, str) and _PLAIN_ID.fullmatch(image_id):
+        return None
+    if not isinstance(image_id, str):
+        return f"is a {type(image_id).__name__}, not text"
+    if not image_id:
+        return "is empty"
+    for ch in image_id:
+        if "\udc80" <= ch <= "\udcff":  # what undecodable bytes become under surrogateescape
+            return f"is not valid UTF-8 (the byte 0x{ord(ch) - 0xDC00:02x})"
+        if ch in "/\\":
+            return f"contains a path separator ({ch!r}); an id is a plain file name, not a path"
+        if ch.isspace():
+            return "contains whitespace; ids must be single words (rename the files and the list entry)"
+        if not ch.isprintable():
+            return (f"contains the control or invisible character {ch!r} (U+{ord(ch):04X}); an id is "
+                    f"a plain file name")
+    if image_id in (".", ".."):
+        return "is a directory reference; an id is a plain file name"
+    if image_id.startswith("."):
+        return "starts with a dot (a hidden file, or a parent reference); an id is a plain file name"
+    if image_id.startswith("-"):
+        return "starts with a dash (command-line tools read it as an option); an id is a plain file name"
+    return None
+
+
+def check_image_id(image_id: str) -> str:
+    """`image_id` itself, or ImageIdError saying (with its repr) why it is not a plain file name."""
+    problem = image_id_problem(image_id)
+    if problem is not None:
+        raise ImageIdError(f"id {image_id!r} {problem}")
+    return image_id
+
+
+def id_path(directory: str | os.PathLike, image_id: str, suffix: str) -> Path:
+    """`directory/<id><suffix>`: the one way an image id becomes a path. The id must be a plain file
+    name (`check_image_id`), so the path never leaves `directory`."""
+    return Path(directory) / f"{check_image_id(image_id)}{suffix}"
+
+
 class ListFileError(ValueError):
     """An id list that cannot be read as one id per line; the message names the file and line."""
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def _list_text(path: str | os.PathLike) -> str:
+    """A list file's text: strict UTF-8, a leading BOM dropped; ListFileError naming the line and
+    byte offset of the first byte that is not UTF-8."""
+    data = Path(path).read_bytes()
+    start = len(_BOM) if data.startswith(_BOM) else 0
+    try:
+        return data[start:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = start + error.start
+        line = data.count(b"\n", 0, offset) + 1
+        raise ListFileError(f"{path}:{line}: not UTF-8 text (byte 0x{data[offset]:02x} at byte offset {offset}); "
+                            f"save the list as UTF-8") from error
+
+
 def read_id_lines(path: str | os.PathLike) -> list[tuple[int, str]]:
     """(line number, id) of an id list: one id per line, blank lines skipped, a PANet-style
-    `id__class` line keeps the id. An id holding whitespace is rejected (ids name files, and a
-    list with a second column would silently drop it): the error names the file, line and id."""
+    `id__class` line keeps the id. The file is UTF-8 (a BOM is dropped; LF, CRLF or CR line ends).
+    Every id must be a plain file name (`image_id_problem`; an id holding whitespace is refused too:
+    a list with a second column would silently drop it): the error names the file, line and id."""
     entries = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            text = line.strip()
-            if not text:
-                continue
-            if any(ch.isspace() for ch in text):
-                raise ListFileError(f"{path}:{number}: id {text!r} contains whitespace; ids must be "
-                                    f"single words (rename the files and the list entry)")
-            entries.append((number, text.split("__")[0]))
+    lines = _list_text(path).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for number, line in enumerate(lines, start=1):
+        entry = line.strip()
+        if not entry:
+            continue
+        image_id = entry if any(ch.isspace() for ch in entry) else entry.split("__")[0]
+        problem = image_id_problem(image_id)
+        if problem is not None:
+            raise ListFileError(f"{path}:{number}: id {image_id!r} {problem}")
+        entries.append((number, image_id))
     return entries
 
 

@@ -32,8 +32,8 @@ def dataset_files(dataset: Dataset) -> list[Path]:
             files.append(dataset.label_path(image_id, split))
             if dataset.has_saliency(image_id):
                 files.append(dataset.saliency_path(image_id))
-            annotation = dataset.root / "Annotations" / f"{image_id}.xml"
-            if annotation.is_file():
+            annotation = dataset.annotation_path(image_id)
+            if annotation is not None and annotation.is_file():
                 files.append(annotation)
     return sorted(set(files))
 

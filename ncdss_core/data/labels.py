@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ncdss_core.data.files import read_label_png
+from ncdss_core.data.files import id_path, read_label_png
 from ncdss_core.data.folds import to_base_labels, to_finetune_labels
 
 ImageReader = Callable[[str], np.ndarray]
@@ -40,7 +40,7 @@ class _BaseLabels:
 
     def __call__(self, image_id: str) -> np.ndarray:
         labels = (self.dataset.read_label(image_id, "trainaug") if self.root is None
-                  else read_label_png(self.root / f"{image_id}.png"))
+                  else read_label_png(id_path(self.root, image_id, ".png")))
         return to_base_labels(labels, self.dataset.kind, self.fold)
 
 
@@ -58,7 +58,7 @@ class _PngLabels:
     root: Path
 
     def __call__(self, image_id: str) -> np.ndarray:
-        return read_label_png(self.root / f"{image_id}.png")
+        return read_label_png(id_path(self.root, image_id, ".png"))
 
 
 def image_reader(dataset: Any, split: str = "trainaug") -> ImageReader:

@@ -18,7 +18,7 @@ matplotlib.use("Agg")  # headless: no display on cluster nodes
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ncdss_core.data.files import VOC_PALETTE, read_ids, read_label_png  # noqa: E402
+from ncdss_core.data.files import VOC_PALETTE, id_path, read_ids, read_label_png  # noqa: E402
 from ncdss_core.evaluation.evaluate import predict_logits  # noqa: E402
 from ncdss_core.models.segmodel import load_checkpoint  # noqa: E402
 from ncdss_core.io.atomic import atomic_write_bytes, read_json  # noqa: E402
@@ -153,7 +153,7 @@ def shard_label_reader(shard_dirs: Sequence[str | Path]) -> Panel:
 
     def read(image_id: str) -> np.ndarray | None:
         for directory in directories:
-            path = directory / f"{image_id}.png"
+            path = id_path(directory, image_id, ".png")
             if path.is_file():
                 return read_label_png(path)
         return None
@@ -206,7 +206,7 @@ def report_figures(dataset: Any, inputs: Mapping[str, Any], outputs: Mapping[str
             "CAM seed": seeds["seeds", "cam"],
             "ICD seed": seeds["seeds", "icd"],
             "ICD + CRF": seeds["crf", "icd"],
-            "pseudo-label": lambda i: read_label_png(pseudo / f"{i}.png"),
+            "pseudo-label": lambda i: read_label_png(id_path(pseudo, i, ".png")),
             "basic": prediction_reader(inputs["basic"], dataset, device),
             "EUMS": prediction_reader(inputs["eums"], dataset, device),
         },

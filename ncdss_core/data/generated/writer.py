@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ncdss_core.data.files import write_ids, write_label_png
+from ncdss_core.data.files import id_path, write_ids, write_label_png
 from ncdss_core.data.folds import VOC_CLASSES
 # the module, not its function: tests replace composition.make_image to interrupt a run
 from ncdss_core.data.generated import composition
@@ -96,11 +96,11 @@ def generate(root: str | Path, size: str, seed: int) -> dict:
                 next_id += 1
                 rec = composition.make_image(image_rng(seed, image_set, index), primary)
                 w, h = rec["size"]
-                atomic_write_bytes(tmp / "images" / f"{image_id}.jpg", _jpeg_bytes(rec["image"]))
-                write_label_png(tmp / "SegmentationClassAug" / f"{image_id}.png", rec["label"])
-                write_label_png(tmp / "SegmentationClass" / f"{image_id}.png", rec["label"])
-                atomic_write_bytes(tmp / "saliency_supervised_model" / f"{image_id}.png", _png_bytes(rec["saliency"]))
-                atomic_write_text(tmp / "Annotations" / f"{image_id}.xml", _annotation_xml(image_id, w, h, rec["annotations"]))
+                atomic_write_bytes(id_path(tmp / "images", image_id, ".jpg"), _jpeg_bytes(rec["image"]))
+                write_label_png(id_path(tmp / "SegmentationClassAug", image_id, ".png"), rec["label"])
+                write_label_png(id_path(tmp / "SegmentationClass", image_id, ".png"), rec["label"])
+                atomic_write_bytes(id_path(tmp / "saliency_supervised_model", image_id, ".png"), _png_bytes(rec["saliency"]))
+                atomic_write_text(id_path(tmp / "Annotations", image_id, ".xml"), _annotation_xml(image_id, w, h, rec["annotations"]))
                 ids.append(image_id)
                 records.append({k: rec[k] for k in ("annotations", "scene", "size", "sal_stats")})
             write_ids(tmp / "sets" / f"{split}.txt", ids)
