@@ -15,25 +15,40 @@ The provenance record is made from what the rule declared, never from a dict the
 
 A training asks for `stage.resume_file()`: a file next to the output, keyed by the record's params
 and input digests, from which a rerun of the same job continues after a kill; it is removed once
-the output is complete.
+the output is complete. A killed run leaves its temporary build beside the output (SIGKILL skips
+every cleanup): the stage removes those of its own outputs when it starts.
+
+A write that fails for want of space (or quota, or a read-only file system) ends the job with an
+OSError naming the file and the artifact: `[Errno 28] No space left on device (writing artifact
+results/x of rule r): '<the file>'`. What is already complete stays complete: every finished
+artifact has its provenance record, and a rerun once space is freed ends with the same bytes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from ncdss_core.io.atomic import atomic_directory
+from ncdss_core.io.atomic import atomic_directory, remove_stale_temporaries
 from ncdss_core.provenance.record import describe_input, now, record_digest, write_provenance
 from ncdss_core.runtime import device as pick_device
 from ncdss_core.runtime import seed_everything, set_threads, setup_logging
 
 if TYPE_CHECKING:
     from ncdss_core.train.resume import ResumeFile
+
+# what a full disk, a quota, a file-size limit or a read-only file system make a write fail with
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
+def _resume_path(output: str | os.PathLike) -> Path:
+    output = Path(output)
+    return output.parent / f".{output.name}.resume"
 
 
 class Stage:
@@ -58,6 +73,9 @@ class Stage:
         self._recorded: set[int] = set()  # outputs whose provenance is written
         self._resume: ResumeFile | None = None  # a training's, once asked for
         self.logger.info("rule %s, threads %d, seed %s", self.rule, self.threads, self.seed)
+        for output in self.output:  # one job owns its outputs: what a killed run of it left
+            for stale in remove_stale_temporaries(output) + remove_stale_temporaries(_resume_path(output)):
+                self.logger.info("removed %s, left by a killed run of this job", stale)
 
     def _log_failure(self, kind, error, traceback) -> None:
         """An error that ends the job goes to the rule's log too, where the user looks first."""
@@ -93,19 +111,43 @@ class Stage:
     def output_dirs(self) -> Iterator[list[Path]]:
         """Every output directory of the rule (one per seed variant, say), each built under a
         temporary name and renamed into place only if the whole block succeeds; each gets a
-        provenance record (`write_provenance(..., output=i)`)."""
-        with contextlib.ExitStack() as stack:
-            builds = [stack.enter_context(atomic_directory(output)) for output in self.output]
-            self._builds, self._recorded = builds, set()
-            try:
-                yield builds
-                for index in range(len(builds)):
-                    if index not in self._recorded:
-                        self.write_provenance(output=index)
-            finally:
-                self._builds = []
+        provenance record (`write_provenance(..., output=i)`). A write that fails for want of
+        room names the file and the artifact."""
+        builds: list[Path] = []
+        try:
+            with contextlib.ExitStack() as stack:
+                builds = [stack.enter_context(atomic_directory(output)) for output in self.output]
+                self._builds, self._recorded = builds, set()
+                try:
+                    yield builds
+                    for index in range(len(builds)):
+                        if index not in self._recorded:
+                            self.write_provenance(output=index)
+                finally:
+                    self._builds = []
+        except OSError as error:
+            named = self._naming_the_artifact(error, builds)
+            if named is error:
+                raise
+            raise named from error
         if self._resume is not None:  # the output is complete: nothing left to resume
             self._resume.remove()
+
+    def _naming_the_artifact(self, error: OSError, builds: list[Path]) -> OSError:
+        """A write error for want of room, with the artifact (and the file, or else the directory
+        being built) named; any other error as it is."""
+        if error.errno not in _NO_ROOM:
+            return error
+        where = error.filename
+        index = next((i for i, build in enumerate(builds)
+                      if where is not None and Path(os.fspath(where)).is_relative_to(build)), None)
+        if where is None:
+            where = os.fspath(builds[0]) if len(builds) == 1 else None
+            index = 0 if len(builds) == 1 else None
+        artifacts = (os.fspath(self.output[index]) if index is not None
+                     else ", ".join(os.fspath(o) for o in self.output))
+        strerror = f"{error.strerror} (writing artifact {artifacts} of rule {self.rule})"
+        return OSError(error.errno, strerror, where) if where is not None else OSError(error.errno, strerror)
 
     def resume_file(self) -> ResumeFile:
         """Where this job's training saves its state after each epoch: `.<output>.resume` beside
@@ -118,7 +160,7 @@ class Stage:
             key = record_digest({"rule": self.rule, "params": self.recorded_params(),
                                  "inputs": {name: describe_input(path)
                                             for name, path in sorted(self.recorded_inputs().items())}})
-            self._resume = ResumeFile(output.parent / f".{output.name}.resume", key)
+            self._resume = ResumeFile(_resume_path(output), key, artifact=os.fspath(output))
         return self._resume
 
     def recorded_inputs(self) -> dict[str, str]:

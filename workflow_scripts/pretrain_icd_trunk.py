@@ -1,11 +1,10 @@
 """Rule pretrain_icd_trunk: the small ICD trunk pretrained on generated images of other object
 classes (no image or label of the generated dataset), the stand-in for the paper's ImageNet initialisation."""
 import _bootstrap  # noqa: F401  (ncdss_core on sys.path)
-import torch
 
 from ncdss_core.data.generated import pretraining_images
 from ncdss_core.models.trunks import small_trunk
-from ncdss_core.io.atomic import atomic_write_json
+from ncdss_core.io.atomic import atomic_write_json, atomic_write_torch
 from ncdss_core.provenance.record import split_epoch_seconds
 from ncdss_core.stage import Stage
 from ncdss_core.weak.pretrain import PretrainConfig, pretrain_trunk
@@ -20,7 +19,7 @@ model, history = pretrain_trunk(small_trunk(stage.params.width, 0), images, labe
                                 stage.logger, resume=stage.resume_file())
 history, epoch_seconds = split_epoch_seconds(history)
 with stage.output_dir() as build:
-    torch.save(model.trunk.state_dict(), build / "trunk.pt")
+    atomic_write_torch(build / "trunk.pt", model.trunk.state_dict())
     atomic_write_json(build / "history.json", history)
     stage.write_provenance(metrics={"images": len(images), "loss": history[-1]["loss"],
                                     "holdout_map": history[-1]["holdout_map"]},

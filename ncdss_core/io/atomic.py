@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -38,9 +39,18 @@ def directory_mode() -> int:
     return 0o777 & ~current_umask()
 
 
+def naming_the_file(error: OSError, path: str | os.PathLike) -> OSError:
+    """`error` with `path` as its file name when it has none (a failed write() names no file: "No
+    space left on device" alone); the same error when it names one already."""
+    if error.filename is not None or error.errno is None:
+        return error
+    return type(error)(error.errno, error.strerror, os.fspath(path))
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, fsync: bool = True) -> Path:
     """Write `data` to a temporary sibling, then rename it into place. `fsync=False` for files
-    inside an artifact directory that is itself renamed into place when complete."""
+    inside an artifact directory that is itself renamed into place when complete. A write that
+    fails (a full disk) names the file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -52,6 +62,13 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, fsync: bool = True)
                 handle.flush()
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        named = naming_the_file(error, path)
+        if named is error:
+            raise
+        raise named from error
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -61,6 +78,19 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, fsync: bool = True)
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_torch(path: str | os.PathLike, obj: Any, fsync: bool = True) -> Path:
+    """`torch.save(obj)` through `atomic_write_bytes`: a full disk is an OSError naming the file
+    (torch.save to a path says only "unexpected pos ..."), and the bytes do not depend on the
+    file's name (torch.save to a path names its archive after the file)."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return atomic_write_bytes(path, buffer.getvalue(), fsync=fsync)
 
 
 def dumps_json(data: Any) -> str:
@@ -87,14 +117,37 @@ def read_json(path: str | os.PathLike) -> Any:
         return json.load(handle)
 
 
+def stale_temporaries(final: str | os.PathLike) -> list[Path]:
+    """The temporary siblings that the writers here made for `final` (`.<name>.<random>.tmp`,
+    files and directories), as a killed build leaves them: SIGKILL skips every cleanup. Only
+    exactly that pattern (the random part has no dot), so that another output's
+    (`.<name>.x.<random>.tmp`) is never taken."""
+    final = Path(final)
+    pattern = re.compile(rf"\.{re.escape(final.name)}\.[a-z0-9_]+\.tmp")
+    if not final.parent.is_dir():
+        return []
+    return sorted(p for p in final.parent.iterdir() if pattern.fullmatch(p.name))
+
+
+def remove_stale_temporaries(final: str | os.PathLike) -> list[Path]:
+    """Remove what `stale_temporaries` finds; only the job that owns `final` may call this."""
+    stale = stale_temporaries(final)
+    for path in stale:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    return stale
+
+
 @contextlib.contextmanager
 def atomic_directory(final: str | os.PathLike) -> Iterator[Path]:
     """Build a directory under a temporary name; rename it to `final` only if the block succeeds."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     # Leftovers of a build that was killed (SIGKILL skips the cleanup below); one job owns `final`.
-    for stale in final.parent.glob(f".{final.name}.*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)
+    remove_stale_temporaries(final)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     tmp.chmod(directory_mode())
     try:

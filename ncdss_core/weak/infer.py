@@ -18,7 +18,7 @@ import torch
 
 from ncdss_core.data.files import write_ids
 from ncdss_core.data.transforms import MEAN_RGB, normalize_image
-from ncdss_core.io.atomic import atomic_write_json
+from ncdss_core.io.atomic import atomic_write_json, atomic_write_torch
 from ncdss_core.provenance.record import split_epoch_seconds
 from ncdss_core.runtime import get_logger, progress
 from ncdss_core.weak.images import present_channels
@@ -36,8 +36,8 @@ def canvas_size(height: int, width: int) -> int:
 def save_model(path: str | os.PathLike, model: ICDNet, cfg: TrainConfig, classes: list[int],
                history: list[dict]) -> None:
     """Checkpoint: weights, buffers (sign state, step), the config and the class-index mapping."""
-    torch.save({"state_dict": model.state_dict(), "config": asdict(cfg), "classes": list(classes),
-                "history": history}, path)
+    atomic_write_torch(path, {"state_dict": model.state_dict(), "config": asdict(cfg), "classes": list(classes),
+                              "history": history})
 
 
 def write_icd_model_dir(out_dir: str | os.PathLike, model: ICDNet, cfg: TrainConfig, classes: list[int],

@@ -66,7 +66,7 @@ def test_a_stopped_run_resumes_to_the_same_bytes(tmp_path):
     with pytest.raises(Stop):
         run(resume, stop_at=(2, 3))  # in the middle of the third epoch
     assert resume.path.is_file()
-    assert len(torch.load(resume.path, weights_only=False)["state"]["history"]) == 2
+    assert len(ResumeFile(resume.path, key="run-a").load()["history"]) == 2
     again, again_step, again_result = run(resume)
     for key, value in model.state_dict().items():
         assert torch.equal(value, again.state_dict()[key]), key
@@ -91,9 +91,9 @@ def test_the_saved_rng_state_is_what_makes_the_resume_exact(tmp_path):
     resume = ResumeFile(tmp_path / ".model.resume", key="run-a")
     with pytest.raises(Stop):
         run(resume, stop_at=(2, 1))
-    saved = torch.load(resume.path, weights_only=False)
-    saved["state"]["rng"]["torch"] = torch.manual_seed(99).get_state()
-    torch.save(saved, resume.path)
+    saved = resume.load()
+    saved["rng"]["torch"] = torch.manual_seed(99).get_state()
+    resume.save(saved)
     model, _, _ = run(None)
     broken, _, _ = run(resume)
     assert not all(torch.equal(v, broken.state_dict()[k]) for k, v in model.state_dict().items())
