@@ -25,8 +25,11 @@ from ncdss_core import __version__
 from ncdss_core.io.atomic import atomic_write_json, dumps_json, read_json
 
 PROVENANCE = "provenance.json"
+# Every library that computes an artifact or writes its bytes: Pillow encodes every PNG and JPEG
+# (with its own libjpeg-turbo and zlib, recorded below), h5py and its HDF5 the shards, matplotlib
+# the report's figures.
 _LIBRARIES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-image", "scipy",
-              "opencv-python-headless", "pydensecrf2", "h5py", "snakemake")
+              "opencv-python-headless", "pydensecrf2", "h5py", "pillow", "matplotlib", "snakemake")
 _CHUNK = 1 << 20
 # Files that are not part of an artifact's content: its own record, and the marker Snakemake
 # writes into directory outputs.
@@ -124,6 +127,29 @@ def library_versions() -> dict[str, str | None]:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
+    versions.update(_codec_versions())
+    return versions
+
+
+def _codec_versions() -> dict[str, str | None]:
+    """The C libraries inside the wheels that encode artifact bytes: Pillow's JPEG and deflate
+    (zlib-ng where the wheel has it, which compresses to other bytes than zlib), h5py's HDF5."""
+    versions: dict[str, str | None] = {}
+    try:
+        from PIL import features
+
+        versions["pillow.libjpeg_turbo"] = features.version("libjpeg_turbo")
+        versions["pillow.libjpeg"] = features.version("jpg")
+        versions["pillow.zlib_ng"] = features.version("zlib_ng")
+        versions["pillow.zlib"] = features.version("zlib")
+    except Exception:  # no Pillow, or one without these features
+        pass
+    try:
+        import h5py
+
+        versions["h5py.hdf5"] = h5py.version.hdf5_version
+    except Exception:
+        pass
     return versions
 
 
