@@ -2,7 +2,9 @@
 
 Two layers: the JSON schema (config/schema.yaml: unknown keys, types, bounds) and the checks a schema
 cannot express (a fold the dataset does not have, k smaller than the fold's novel classes, a dataset
-root that does not exist). All problems are reported together in one message, each naming its key.
+root that does not exist or holds no list files of its layout, a list file whose ids are not plain
+file names). A number is finite: NaN and infinity are refused wherever the schema types a number
+or an integer. All problems are reported together in one message, each naming its key.
 Every value comes from config.yaml, the base that a run's config files are merged over; the schema
 holds none.
 """
@@ -10,6 +12,7 @@ holds none.
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,18 @@ def load_schema(path: Path = SCHEMA_PATH) -> dict:
         return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
+def _finite_number(checker, instance: Any) -> bool:
+    """A JSON number that is finite: YAML reads `.nan` and `.inf` as floats, which the schema's
+    `number` would take (and `minimum` cannot refuse: every comparison with NaN is false)."""
+    return (jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, "number")
+            and (not isinstance(instance, float) or math.isfinite(instance)))
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number))
+
+
 def _key(path) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 
@@ -47,6 +62,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"config key {names}: unknown key (allowed here: {', '.join(allowed)})"
     if error.validator == "required":
         return f"config key {_key(error.absolute_path)}: {error.message}"
+    if (error.validator == "type" and isinstance(error.instance, float)
+            and not math.isfinite(error.instance)):
+        return (f"config key {_key(error.absolute_path)}: {error.instance} is not a finite number "
+                f"(NaN and infinity are refused)")
     return f"config key {_key(error.absolute_path)}: {error.message}"
 
 
@@ -85,6 +104,8 @@ def semantic_problems(config: dict, base_dir: Path) -> list[str]:
         if not path.is_dir():
             problems.append(f"config key dataset.root: {path} does not exist (dataset.kind {kind} "
                             f"reads an existing dataset; only kind generated is written by the workflow)")
+        else:
+            problems += _dataset_list_problems(kind, path)
     if kind is None:
         return problems
     folds = config.get("folds", [])
@@ -108,6 +129,26 @@ def semantic_problems(config: dict, base_dir: Path) -> list[str]:
     ratio = _get(config, "finetune.clean_ratio")
     if isinstance(ratio, (int, float)) and not 0 < ratio < 1:
         problems.append(f"config key finetune.clean_ratio: {ratio} is outside (0, 1)")
+    return problems
+
+
+def _dataset_list_problems(kind: str, root: Path) -> list[str]:
+    """The list files of an existing dataset's layout, read as the scan reads them (present, UTF-8,
+    not empty, every id a plain file name), so that a root without the layout, or a list that
+    would make a stage read or write outside the dataset, stops the run before any job starts."""
+    from ncdss_core.data.datasets import SPLITS, DatasetError, open_dataset
+
+    dataset = open_dataset(kind, root)
+    lists = [dataset.list_path(split) for split in SPLITS]
+    if not any(path.is_file() for path in lists):
+        return [f"config key dataset.root: {root} holds no {kind} dataset: "
+                f"{', '.join(str(p.relative_to(root)) for p in lists)} missing"]
+    problems = []
+    for split in SPLITS:
+        try:
+            dataset.id_lines(split)
+        except DatasetError as error:
+            problems.append(f"config key dataset.root: {error}")
     return problems
 
 
@@ -159,7 +200,7 @@ def validate_config(config: dict, base_dir: str | Path = ".", schema_path: Path 
     given, config = config, read_yaml(DEFAULT_CONFIG)
     update_config(config, copy.deepcopy(given))
     schema = load_schema(schema_path)
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (list(e.absolute_path), e.message))
     problems = [_describe(e) for e in errors]
     if not problems:  # checks across keys only on values of the right types
