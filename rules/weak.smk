@@ -81,10 +81,8 @@ rule seeds:
         "../envs/cpu.yaml"
     params:
         variants=SEED_VARIANTS,
-        seeds={
-            key: tracked(f"seeds.{key}")
-            for key in ("cam_bg_threshold", "sal_bg_threshold", "sal_min_fraction")
-        },
+        # the section but the variants (a wildcard): SeedParams names any key it does not read
+        seeds={k: v for k, v in tracked("seeds").items() if k != "variants"},
     script:
         "../workflow_scripts/seeds.py"
 

@@ -60,9 +60,8 @@ class TrainSettings:
 
 def train_segmentation(model: SegModel, streams: Mapping[str, SegTrainSet], step: Step,
                        settings: TrainSettings, select: Select | None = None,
-                       on_epoch_start: EpochHook | None = None, device: str = "cpu",
+                       on_epoch_start: EpochHook | None = None, *, amp: str | bool, device: str = "cpu",
                        label: str = "train", resume: ResumeFile | None = None,
-                       amp: str | bool = False,
                        epoch_eval: Callable[[SegModel], Mapping[str, float]] | None = None) -> TrainResult:
     """Train `model` in place on the zipped `streams`; the history records the stream sizes (after
     any reassignment of the epoch) and, with `epoch_eval`, its fields after every epoch (evaluation

@@ -44,11 +44,6 @@ NOT_A_CONFIG_VALUE_HERE = {
     "ncdss_core.provenance.record:write_provenance(seed)": "None: a stage that draws no random number records "
                                                            "no seed",
 }
-# TEMPORARY: defaults of config keys in ncdss_core/discovery, to be removed there (each entry then fails as
-# stale, and goes).
-TEMPORARY_DISCOVERY_DEFAULTS = {
-    "ncdss_core.discovery.training:train_segmentation(amp)",
-}
 
 
 def _functions() -> Iterator[tuple[str, Any]]:
@@ -75,7 +70,7 @@ def test_no_library_function_defaults_a_config_key():
         for parameter in inspect.signature(function).parameters.values():
             if parameter.name in keys and parameter.default is not inspect.Parameter.empty:
                 flagged[f"{where}({parameter.name})"] = parameter.default
-    allowed = set(NOT_A_CONFIG_VALUE_HERE) | TEMPORARY_DISCOVERY_DEFAULTS
+    allowed = set(NOT_A_CONFIG_VALUE_HERE)
     offending = {where: default for where, default in flagged.items() if where not in allowed
                  and not any(where.endswith(f"({name})") and default == value and type(default) is type(value)
                              for name, value in NOT_A_CONFIG_VALUE)}
