@@ -178,15 +178,10 @@ def evaluated_models(supervision):
     return models
 
 
-def table_name(model, supervision):
-    """How the tables name a model: `basic`, and `basic (weak)` for the weakly-supervised run."""
-    return model if supervision == "full" else f"{model} ({supervision})"
-
-
 def table_entries():
-    """[fold, training seed, table name, evaluation directory] of every evaluated model."""
+    """[fold, training seed, supervision, model, evaluation directory] of every evaluated model."""
     return [
-        [f, training_seed(r), table_name(m, s), f"{run_dir('eval', f, s, r)}/{m}"]
+        [f, training_seed(r), s, m, f"{run_dir('eval', f, s, r)}/{m}"]
         for f in FOLDS
         for s in SUPERVISIONS
         for r in REPLICATES

@@ -36,7 +36,7 @@ rule tables:
     conda:
         "../envs/cpu.yaml"
     params:
-        entries=[entry[:3] for entry in table_entries()],
+        entries=[entry[:4] for entry in table_entries()],
         folds=FOLDS,
         seeds=[training_seed(r) for r in REPLICATES],
     script:

@@ -1,448 +1,388 @@
-"""Result tables: per fold and mean over folds, for base, basic, EUMS and ablation rows, over several
-training seeds (replicates); and for the seeds (ICD) of every variant with and without CRF.
+"""Result tables of the discovery models (results, comparisons of the paper's steps, errors, checkpoint
+selection) over folds and training seeds, and of the seeds (ICD) of every variant with and without CRF.
 
-Input: the metrics.json of each evaluation artifact ({"selected": scores, "last": scores, ...}), one per
-fold x training seed x model.
-Output: results.csv and results.md with one table per metric (novel mIoU after matching, base mIoU,
-all-class mIoU): rows model x checkpoint, columns the folds and their mean, values in percent. A fold's
-cell is the mean over the training seeds ± their sample standard deviation; the "mean" cell is the mean
-over the seeds of each seed's mean over the folds ± the sample standard deviation of those per-seed means
-(the spread a reader compares methods with). With a single training seed the cells carry no "±". A
-missing fold or seed leaves the cells that need it empty ("–") rather than averaging fewer runs.
-results.csv holds one row per model x checkpoint x fold x seed, then per fold the rows seed "mean" and
-"std", then the rows of fold "mean": each seed's mean over the folds, and their "mean" and "std".
-comparisons.csv and comparisons.md hold the steps of the paper's table (k = 5 -> k = 10 -> EUMS and the
-ablation rows) as differences paired by training seed, with their spread (build_comparisons).
-errors.csv and errors.md split the base and the novel classes' IoU into the errors that cost it
-(build_error_tables).
-"""
+Every evaluation enters one long frame (read_evaluations): a row per run (supervision, model, fold,
+training seed) x checkpoint x metric. One rule makes every statistic: a fold's cell is the mean over
+the seeds ± their sample standard deviation; the "mean" cell is the mean over the seeds of each seed's
+mean over the folds ± the sample standard deviation of those (the spread a reader compares methods
+with); no "±" with one seed; a missing run or value leaves each statistic that needs it empty ("–")
+rather than averaging fewer runs."""
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import statistics
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
+from ncdss_core.discovery.variants import VARIANTS, model_name
 from ncdss_core.evaluation.metrics import ERROR_SHARES, error_shares, remap_matrix
 from ncdss_core.io.atomic import atomic_write_text, read_json
 
-METRICS = (("novel_miou", "novel mIoU (after matching)"), ("base_miou", "base mIoU"),
-           ("all_miou", "all-class mIoU"))
 CHECKPOINTS = ("selected", "last")
-ORDER = ("base", "ablation_no_overclustering", "basic", "ablation_ranking", "ablation_ranking_reassignment",
-         "ablation_ranking_selftraining", "eums")
-
-
-def _fmt(value: float | None) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.2f}"
-
-
-def _mean(values: Sequence[float | None]) -> float | None:
-    clean = [v for v in values if v is not None and not math.isnan(v)]
-    return sum(clean) / len(clean) if clean and len(clean) == len(values) else None
-
-
-def _mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None]:
-    """Mean and sample standard deviation (ddof=1): both None when a value is missing, so that fewer
-    runs are never averaged silently; the std is None with a single value, where it is undefined."""
-    mean = _mean(values)
-    if mean is None or len(values) < 2:
-        return mean, None
-    return mean, statistics.stdev(values)
-
-
-def _cell(mean: float | None, std: float | None, several: bool, fmt: Callable[[float | None], str] = _fmt) -> str:
-    """'54.19 ± 1.23' over several training seeds, '54.19' with one (the tables of a single seed)."""
-    if not several or mean is None or std is None:
-        return fmt(mean)
-    return f"{fmt(mean)} ± {fmt(std)}"
-
-
-def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.6f}"
-
-
-Evaluation = tuple[int, int, str, Mapping[str, Any]]
-"""(fold, training seed, model, the evaluation's metrics.json content)."""
-
-
-def read_evaluations(entries: Iterable[tuple[int, int, str, str | Path]]) -> list[Evaluation]:
-    """Each (fold, training seed, model, metrics.json path) entry with its file read, once for all tables."""
-    return [(int(fold), int(seed), model, read_json(path)) for fold, seed, model, path in entries]
-
-
-def collect(evaluations: Iterable[Evaluation]) -> list[dict[str, Any]]:
-    """Rows (fold, seed, model, checkpoint, k, method, epoch, metrics) of each evaluation."""
-    rows = []
-    for fold, seed, model, data in evaluations:
-        for checkpoint in CHECKPOINTS:
-            s = data[checkpoint]
-            rows.append({"fold": fold, "seed": seed, "model": model, "checkpoint": checkpoint,
-                         "k": s["k"], "method": s["method"], "epoch": data.get(f"{checkpoint}_epoch"),
-                         **{m: (None if s[m] is None else float(s[m])) for m, _ in METRICS}})
-    return rows
-
-
-def _split_supervision(name: str) -> tuple[str, str]:
-    """('basic', ' (weak)') of 'basic (weak)', ('basic', '') of 'basic': the table names of
-    rules/discovery_common.smk::table_name."""
-    model, sep, rest = name.partition(" (")
-    return model, sep + rest
-
-
-def _models(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The paper's row order; the rows of another supervision ("basic (weak)") after all others."""
-    def key(name: str) -> tuple[str, int, str]:
-        model, supervision = _split_supervision(name)
-        return supervision, ORDER.index(model) if model in ORDER else len(ORDER), model
-    return sorted({r["model"] for r in rows}, key=key)
-
-
-class _Grid:
-    """The rows of one model x checkpoint as a folds x seeds grid, and the statistics over it."""
-
-    def __init__(self, index: Mapping[tuple, Mapping[str, Any]], model: str, checkpoint: str,
-                 folds: Sequence[int], seeds: Sequence[int]) -> None:
-        self.folds, self.seeds = folds, seeds
-        self.cells = {(f, s): index.get((model, checkpoint, f, s)) for f in folds for s in seeds}
-
-    def values(self, metric: str, fold: int) -> list[float | None]:
-        return [None if (r := self.cells[fold, s]) is None else r[metric] for s in self.seeds]
-
-    def fold_stats(self, metric: str, fold: int) -> tuple[float | None, float | None]:
-        return _mean_std(self.values(metric, fold))
-
-    def seed_fold_means(self, metric: str) -> list[float | None]:
-        """Each seed's mean over the folds (None when one of its folds is missing)."""
-        return [_mean([None if (r := self.cells[f, s]) is None else r[metric] for f in self.folds])
-                for s in self.seeds]
-
-    def over_folds(self, metric: str) -> tuple[float | None, float | None]:
-        return _mean_std(self.seed_fold_means(metric))
-
-    def first_k(self) -> Any:
-        """The k of the first run present (the Markdown tables' k column)."""
-        return next((r["k"] for r in self.cells.values() if r is not None), "")
-
-    def common(self, key: str, folds: Sequence[int]) -> Any:
-        """k or method of these folds' runs when they all agree (they describe the same model), else ''."""
-        values = {r[key] for f in folds for s in self.seeds if (r := self.cells[f, s]) is not None}
-        return values.pop() if len(values) == 1 else ""
-
-
-def _index(rows: Sequence[Mapping[str, Any]]) -> dict[tuple, Mapping[str, Any]]:
-    index: dict[tuple, Mapping[str, Any]] = {}
-    for r in rows:
-        key = (r["model"], r["checkpoint"], r["fold"], r["seed"])
-        if key in index:  # two evaluations of one run would make every statistic ambiguous
-            raise ValueError(f"duplicate result for model, checkpoint, fold, seed {key}")
-        index[key] = r
-    return index
-
-
-def build_tables(rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
-                 seeds: Sequence[int]) -> tuple[str, str]:
-    """(CSV text, Markdown text) of the rows of these folds and training seeds."""
-    index = _index(rows)
-    grids = [(model, checkpoint, _Grid(index, model, checkpoint, folds, seeds))
-             for model in _models(rows) for checkpoint in CHECKPOINTS]
-    csv_buf = io.StringIO()
-    writer = csv.writer(csv_buf, lineterminator="\n")
-    writer.writerow(["model", "checkpoint", "fold", "seed", "k", "method", "epoch"] + [m for m, _ in METRICS])
-    for model, checkpoint, grid in grids:
-        for f in folds:
-            for s in seeds:
-                if (r := grid.cells[f, s]) is not None:
-                    writer.writerow([model, checkpoint, f, s, r["k"], r["method"], r["epoch"]]
-                                    + [_num(r[m]) for m, _ in METRICS])
-            stats = [grid.fold_stats(m, f) for m, _ in METRICS]
-            for label, which in (("mean", 0), ("std", 1)):
-                writer.writerow([model, checkpoint, f, label, grid.common("k", [f]), grid.common("method", [f]), ""]
-                                + [_num(v[which]) for v in stats])
-        k, method = grid.common("k", folds), grid.common("method", folds)
-        per_seed = [grid.seed_fold_means(m) for m, _ in METRICS]
-        for i, s in enumerate(seeds):
-            writer.writerow([model, checkpoint, "mean", s, k, method, ""] + [_num(v[i]) for v in per_seed])
-        stats = [grid.over_folds(m) for m, _ in METRICS]
-        for label, which in (("mean", 0), ("std", 1)):
-            writer.writerow([model, checkpoint, "mean", label, k, method, ""] + [_num(v[which]) for v in stats])
-    several = len(seeds) > 1
-    md = [f"Folds {', '.join(map(str, folds))}; {len(seeds)} training seed{'s' if several else ''} "
-          f"({', '.join(map(str, seeds))}); values in %, per fold the mean over the training seeds, "
-          "mean = mean over the seeds of each seed's mean over these folds; ± = sample standard deviation over "
-          "the training seeds (none with one seed); – when a fold or seed is missing. selected = checkpoint "
-          "chosen on the held-out select split; last = final epoch."]
-    # the paper's table: every model's novel mean with its base and all-class means beside it
-    md += ["", "### mean over folds", "", "| model | checkpoint | k | " + " | ".join(t for _, t in METRICS) + " |",
-           "|---|---|---|" + "---|" * len(METRICS)]
-    for model, checkpoint, grid in grids:
-        md.append(f"| {model} | {checkpoint} | {grid.first_k()} | "
-                  + " | ".join(_cell(*grid.over_folds(m), several) for m, _ in METRICS) + " |")
-    for metric, title in METRICS:
-        md += ["", f"### {title}", "",
-               "| model | checkpoint | k | " + " | ".join(f"fold{f}" for f in folds) + " | mean |",
-               "|---|---|---|" + "---|" * (len(folds) + 1)]
-        for model, checkpoint, grid in grids:
-            md.append(f"| {model} | {checkpoint} | {grid.first_k()} | "
-                      + " | ".join(_cell(*grid.fold_stats(metric, f), several) for f in folds)
-                      + f" | {_cell(*grid.over_folds(metric), several)} |")
-    return csv_buf.getvalue(), "\n".join(md) + "\n"
-
-
-# --- steps of the paper's table, paired by training seed -----------------------------------------
-# (from, to): what each row of the paper's table adds; a step is compared under every supervision
-# ("basic (weak)" -> "eums (weak)") that ran both of its models
-STEPS = (("ablation_no_overclustering", "basic"), ("basic", "ablation_ranking"),
-         ("ablation_ranking", "ablation_ranking_reassignment"),
-         ("ablation_ranking", "ablation_ranking_selftraining"), ("basic", "eums"))
-
-
-def _steps(models: Sequence[str]) -> list[tuple[str, str]]:
-    present = set(models)
-    suffixes = dict.fromkeys(_split_supervision(m)[1] for m in models)
-    return [(a + s, b + s) for s in suffixes for a, b in STEPS if a + s in present and b + s in present]
-
-
-def _signed(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:+.2f}"
-
-
-def build_comparisons(rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
-                      seeds: Sequence[int]) -> tuple[str, str]:
-    """(CSV text, Markdown text) of each step (from, to) in STEPS: per training seed, `to` minus `from`
-    of that seed's mean over the folds (paired, since both models start from the same seed's base model
-    and pseudo-labels), then the mean and sample standard deviation of these differences. A step is
-    beyond the spread over seeds when |mean| > std; undefined ('–') with one seed or a missing run."""
-    index = _index(rows)
-    several = len(seeds) > 1
-    csv_buf = io.StringIO()
-    writer = csv.writer(csv_buf, lineterminator="\n")
-    writer.writerow(["from", "to", "checkpoint", "seed"] + [m for m, _ in METRICS])
-    md = [f"Steps of the paper's table, paired by training seed: per seed, `to` minus `from` of the seed's "
-          f"mean over folds {', '.join(map(str, folds))}, in points of %; mean ± sample standard deviation "
-          f"over the {len(seeds)} training seed{'s' if several else ''} ({', '.join(map(str, seeds))}); "
-          "|mean| > std: the step is larger than its spread over seeds."]
-    tables = {m: [] for m, _ in METRICS}
-    for a, b in _steps(_models(rows)):
-        for checkpoint in CHECKPOINTS:
-            grid_a, grid_b = (_Grid(index, m, checkpoint, folds, seeds) for m in (a, b))
-            diffs = {m: [None if x is None or y is None else y - x
-                         for x, y in zip(grid_a.seed_fold_means(m), grid_b.seed_fold_means(m))]
-                     for m, _ in METRICS}
-            for i, s in enumerate(seeds):
-                writer.writerow([a, b, checkpoint, s] + [_num(diffs[m][i]) for m, _ in METRICS])
-            stats = {m: _mean_std(diffs[m]) for m, _ in METRICS}
-            for label, which in (("mean", 0), ("std", 1)):
-                writer.writerow([a, b, checkpoint, label] + [_num(stats[m][which]) for m, _ in METRICS])
-            for m, _ in METRICS:
-                mean, std = stats[m]
-                beyond = "–" if mean is None or std is None else ("yes" if abs(mean) > std else "no")
-                spread = _signed(mean) if std is None else f"{_signed(mean)} ± {_fmt(std)}"
-                tables[m].append(f"| {a} → {b} | {checkpoint} | {', '.join(_signed(d) for d in diffs[m])} "
-                                 f"| {spread} | {beyond} |")
-    for m, title in METRICS:
-        md += ["", f"### {title}", "", "| step | checkpoint | per seed | mean ± std | \\|mean\\| > std |",
-               "|---|---|---|---|---|", *tables[m]]
-    return csv_buf.getvalue(), "\n".join(md) + "\n"
-
-
-def write_tables(out_dir: str | Path, rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
-                 seeds: Sequence[int], selection_rows: Sequence[Mapping[str, Any]] = (),
-                 error_rows: Sequence[Mapping[str, Any]] = ()) -> None:
-    """results.csv and results.md (see build_tables), comparisons.csv and comparisons.md (see
-    build_comparisons), with `selection_rows` (collect_selection) selection.csv and selection.md, and
-    with `error_rows` (collect_errors) errors.csv and errors.md; each written atomically."""
-    text_csv, text_md = build_tables(rows, folds, seeds)
-    atomic_write_text(Path(out_dir) / "results.csv", text_csv)
-    atomic_write_text(Path(out_dir) / "results.md", text_md)
-    text_csv, text_md = build_comparisons(rows, folds, seeds)
-    atomic_write_text(Path(out_dir) / "comparisons.csv", text_csv)
-    atomic_write_text(Path(out_dir) / "comparisons.md", text_md)
-    if selection_rows:
-        text_csv, text_md = build_selection_tables(selection_rows, folds, seeds)
-        atomic_write_text(Path(out_dir) / "selection.csv", text_csv)
-        atomic_write_text(Path(out_dir) / "selection.md", text_md)
-    if error_rows:
-        text_csv, text_md = build_error_tables(error_rows, folds, seeds)
-        atomic_write_text(Path(out_dir) / "errors.csv", text_csv)
-        atomic_write_text(Path(out_dir) / "errors.md", text_md)
-
-
-# --- where the IoU goes: errors of base and novel classes -----------------------------------------
-ERROR_GROUPS = (("base", "base classes"), ("novel", "novel classes (after matching)"))
+SUPERVISIONS = ("full", "weak")  # base.supervision, the paper's setting first
+ROW = ("supervision", "model", "checkpoint")  # what one row of a discovery table shows
+METRICS = {"novel_miou": "novel mIoU (after matching)", "base_miou": "base mIoU", "all_miou": "all-class mIoU"}
+ERROR_GROUPS = {"base": "base classes", "novel": "novel classes (after matching)"}
+ERROR_METRICS = [f"{group}:{share}" for group in ERROR_GROUPS for share in ERROR_SHARES]
 ERROR_TITLES = ("IoU", "missed: background", "missed: base", "missed: novel",
                 "false: background", "false: base", "false: novel")
+SELECTION_METRICS = ("selected_epoch", "best_epoch", "spearman", "regret")
+SEED_METRICS = {"miou": "seed mIoU (unlabelled pixels skipped, ICD's protocol)",
+                "miou_strict": "strict seed mIoU (unlabelled pixels count as wrong)",
+                "coverage": "coverage (labelled pixels)"}
+
+# base, then the fine-tuned models in the order of the paper's table: each row adds components to
+# those above it, so the variants sorted by the components they use are its rows 1-6
+_COMPONENTS = attrgetter("overclustering", "entropy_ranking", "self_training", "reassignment")
+MODELS = ("base", *(model_name(name) for name in sorted(VARIANTS, key=lambda name: _COMPONENTS(VARIANTS[name]))))
+# (from, to): what each step of the paper's table adds (VARIANTS[...] fails here if a variant is renamed)
+STEPS = tuple((model_name(VARIANTS[a].name), model_name(VARIANTS[b].name)) for a, b in (
+    ("no_overclustering", "basic"), ("basic", "ranking"), ("ranking", "ranking_reassignment"),
+    ("ranking", "ranking_selftraining"), ("basic", "eums")))
 
 
-def collect_errors(evaluations: Iterable[Evaluation]) -> list[dict[str, Any]]:
-    """Rows (fold, seed, model, checkpoint, "<group>:<share>") of metrics.error_shares for the base and
-    the novel classes, from each metrics.json's confusion matrix and cluster mapping. The class counts
-    follow from the matrix: 1 + B + N rows, 1 + B + k columns and the "no prediction" column."""
-    rows = []
-    for fold, seed, model, data in evaluations:
+def display_name(model: str, supervision: str) -> str:
+    """How the tables name a model: `basic`, and `basic (weak)` under another supervision than full."""
+    return model if supervision == "full" else f"{model} ({supervision})"
+
+
+# --- formatting: one CSV and one Markdown layout for every table ----------------------------------
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _shown(spec: str, scale: float = 1) -> Callable[[Any], str]:
+    """A Markdown value, '–' where missing."""
+    return lambda value: "–" if _missing(value) else format(scale * value, spec)
+
+
+_pct, _signed, _rho = _shown(".2f", 100), _shown("+.2f", 100), _shown(".2f")
+
+
+def _num(value: float | None, raw: bool = False) -> str:
+    """A CSV value, empty where missing; a run's own (raw) value is missing only when None (not
+    measured), its NaN (undefined) shows as "nan"."""
+    return "" if value is None or (not raw and math.isnan(value)) else f"{value:.6f}"
+
+
+def _cell(mean: float, std: float, fmt: Callable[[Any], str] = _pct,
+          fmt_std: Callable[[Any], str] | None = None) -> str:
+    """'54.19 ± 1.23', or '54.19' where the spread is undefined (one seed)."""
+    return fmt(mean) if _missing(mean) or _missing(std) else f"{fmt(mean)} ± {(fmt_std or fmt)(std)}"
+
+
+def _listed(values: Iterable[Any]) -> str:
+    return ", ".join(map(str, values))
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    # object columns: an int stays "3" beside empty cells (pandas would make it the float 3.0)
+    return pd.DataFrame(list(rows), columns=list(header), dtype=object).to_csv(index=False, lineterminator="\n")
+
+
+def _markdown(intro: str, sections: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> str:
+    """An intro line, then per section (title, header, rows) its table."""
+    def line(cells: Iterable[Any]) -> str:
+        return "| " + " | ".join(map(str, cells)) + " |"
+    text = [intro]
+    for title, header, rows in sections:
+        text += ["", f"### {title}", "", line(header), "|" + "---|" * len(header), *map(line, rows)]
+    return "\n".join(text) + "\n"
+
+
+# --- statistics over the folds x training seeds grid ----------------------------------------------
+# Python's sum left to right and statistics.stdev, the arithmetic the tables were always made with:
+# pandas' compensated group mean rounds some means of four folds differently in the last printed digit.
+def _mean(values: pd.Series) -> float:
+    """NaN when a value is missing: fewer runs are never averaged silently."""
+    return math.nan if values.isna().any() else sum(values.tolist()) / len(values)
+
+
+def _std(values: pd.Series) -> float:
+    """Sample standard deviation (ddof=1); NaN with a missing value, or one value, where it is undefined."""
+    return math.nan if len(values) < 2 or values.isna().any() else statistics.stdev(values.tolist())
+
+
+class _Stats:
+    """Some metrics of the table rows (values of `keys`) on the folds x seeds grid: the runs present,
+    per fold the mean and std over the seeds (by_fold), each seed's mean over the folds (per_seed), and
+    the mean and std of those (over)."""
+
+    def __init__(self, frame: pd.DataFrame, rows: Sequence[tuple], metrics: Iterable[str], folds: Sequence[Any],
+                 seeds: Sequence[int], keys: Sequence[str] = ROW) -> None:
+        self.rows, self.metrics, self.folds, self.seeds = rows, list(metrics), list(folds), list(seeds)
+        runs = frame[frame.metric.isin(self.metrics) & frame.fold.isin(self.folds) & frame.seed.isin(self.seeds)]
+        self.runs = {key: run.set_index("metric") for key, run in runs.groupby([*keys, "fold", "seed"], sort=False)}
+        names = [*keys, "metric", "fold", "seed"]
+        grid = pd.MultiIndex.from_tuples([(*row, m, f, s) for row in rows for m in self.metrics for f in self.folds
+                                          for s in self.seeds], names=names)
+        values = runs.set_index(names)["value"].astype(float).reindex(grid)  # NaN: a run or value missing
+        self.by_fold = values.groupby(level=names[:-1], sort=False).agg(mean=_mean, std=_std)
+        self.per_seed = values.groupby(level=[*names[:-2], "seed"], sort=False).agg(_mean)
+        self.over = self.per_seed.groupby(level=names[:-2], sort=False).agg(mean=_mean, std=_std)
+
+    def present(self, row: tuple, folds: Sequence[Any]) -> list[tuple[Any, int, pd.DataFrame]]:
+        return [(f, s, run) for f in folds for s in self.seeds if (run := self.runs.get((*row, f, s))) is not None]
+
+    def common(self, row: tuple, key: str, folds: Sequence[Any]) -> Any:
+        """k or method of these folds' runs when they all agree (they describe the same model), else ''."""
+        values = {run[key].iloc[0] for _, _, run in self.present(row, folds)}
+        return values.pop() if len(values) == 1 else ""
+
+    def first_k(self, row: tuple) -> Any:
+        """The k of the first run present (the Markdown tables' k column)."""
+        return next((run["k"].iloc[0] for _, _, run in self.present(row, self.folds)), "")
+
+    def mean_cell(self, row: tuple, metric: str, fmt: Callable[[Any], str] = _pct) -> str:
+        return _cell(*self.over.loc[(*row, metric)], fmt)
+
+    def cells(self, row: tuple, metric: str, fmt: Callable[[Any], str] = _pct) -> list[str]:
+        """Each fold's cell, then the mean over the folds."""
+        return [*(_cell(*self.by_fold.loc[(*row, metric, f)], fmt) for f in self.folds),
+                self.mean_cell(row, metric, fmt)]
+
+    def csv_rows(self, row: tuple, described: bool = False, per_fold: bool = True) -> list[list[Any]]:
+        """[model, checkpoint, fold, seed, (k, method, epoch when described), *metrics]: the runs (with
+        per_fold, each fold's followed by their mean and std), then per seed its mean over the folds,
+        then the mean and std of those; a statistic's k and method are its runs' when they agree."""
+        def description(folds: Sequence[Any]) -> list[Any]:
+            return [self.common(row, "k", folds), self.common(row, "method", folds), ""] if described else []
+        lines = []
+        for block in ([[f] for f in self.folds] if per_fold else [self.folds]):
+            for f, s, run in self.present(row, block):
+                first = run.iloc[0]
+                lines.append([f, s, *([first.k, first.method, first.epoch] if described else []),
+                              *(_num(run.at[m, "value"], raw=True) for m in self.metrics)])
+            if per_fold:
+                lines += [[block[0], label, *description(block),
+                           *(_num(self.by_fold.at[(*row, m, block[0]), label]) for m in self.metrics)]
+                          for label in ("mean", "std")]
+        over = [["mean", s, *(self.per_seed[(*row, m, s)] for m in self.metrics)] for s in self.seeds]
+        over += [["mean", label, *(self.over.at[(*row, m), label] for m in self.metrics)] for label in ("mean", "std")]
+        lines += [[f, s, *description(self.folds), *map(_num, values)] for f, s, *values in over]
+        return [[display_name(row[1], row[0]), row[2], *line] for line in lines]
+
+
+# --- the evaluations as one long frame ------------------------------------------------------------
+def _error_metrics(scores: Mapping[str, Any]) -> dict[str, float]:
+    """metrics.error_shares of the base and the novel classes. The class counts follow from the
+    confusion matrix: 1 + B + N rows, 1 + B + k columns and the "no prediction" column."""
+    confusion = np.asarray(scores["confusion"], dtype=np.int64)
+    k = int(scores["k"])
+    num_base = confusion.shape[1] - 2 - k
+    num_novel = confusion.shape[0] - 1 - num_base
+    matched = remap_matrix(confusion, num_base, num_novel, k, np.asarray(scores["mapping"], dtype=np.int64))
+    classes = {"base": range(1, num_base + 1), "novel": range(num_base + 1, num_base + 1 + num_novel)}
+    return {f"{group}:{key}": value for group in ERROR_GROUPS
+            for key, value in error_shares(matched, num_base, list(classes[group])).items()}
+
+
+def read_evaluations(entries: Iterable[tuple[int, int, str, str, str | Path]]) -> pd.DataFrame:
+    """The long frame of (fold, training seed, supervision, model, metrics.json path) entries, each file
+    read once for all tables: a row per checkpoint x metric (the scores, and the error shares where the
+    checkpoint has its confusion matrix) with its k, matching method and epoch, and the selection
+    diagnostics (evaluation.per_epoch) as metrics of the selected checkpoint. `value` keeps the JSON
+    value, since a run's CSV row prints None (not measured) and NaN (undefined) differently."""
+    records = []
+    for fold, seed, supervision, model, path in entries:
+        data = read_json(path)
+        run = {"supervision": supervision, "model": model, "fold": int(fold), "seed": int(seed)}
+        for checkpoint in (c for c in CHECKPOINTS if c in data):
+            scores = data[checkpoint]
+            values = {m: scores[m] for m in METRICS} | (_error_metrics(scores) if "confusion" in scores else {})
+            records += [{**run, "checkpoint": checkpoint, "k": scores["k"], "method": scores["method"],
+                         "epoch": data.get(f"{checkpoint}_epoch"), "metric": m, "value": v} for m, v in values.items()]
+        if (selection := data.get("selection")) is not None:
+            records += [{**run, "checkpoint": "selected", "metric": m, "value": selection[m]}
+                        for m in SELECTION_METRICS]
+    columns = [*ROW, "fold", "seed", "k", "method", "epoch", "metric", "value"]
+    frame = pd.DataFrame(records, columns=columns, dtype=object).astype({"fold": int, "seed": int})
+    duplicated = frame.duplicated([*ROW, "fold", "seed", "metric"])
+    if duplicated.any():  # two evaluations of one run would make every statistic ambiguous
+        raise ValueError("duplicate result for supervision, model, checkpoint, fold, seed "
+                         f"{tuple(frame.loc[duplicated.idxmax(), [*ROW, 'fold', 'seed']])}")
+    return frame
+
+
+def _stats(frame: pd.DataFrame, metrics: Iterable[str], folds: Sequence[int], seeds: Sequence[int],
+           checkpoints: Sequence[str] = CHECKPOINTS) -> _Stats:
+    """_Stats of the rows (supervision, model, checkpoint) of the runs with these metrics, in the paper's
+    order and each supervision after full. A model or supervision unknown here is refused, not sorted last."""
+    runs = frame.loc[frame.metric.isin(list(metrics)), ["supervision", "model"]].drop_duplicates()
+    for supervision, model in runs.itertuples(index=False):
+        if supervision not in SUPERVISIONS or model not in MODELS:
+            raise ValueError(f"no table row for model {model!r} under supervision {supervision!r} (models: "
+                             f"{_listed(MODELS)}, after ncdss_core/discovery/variants.py; supervisions: "
+                             f"{_listed(SUPERVISIONS)})")
+    order = sorted(runs.itertuples(index=False), key=lambda r: (SUPERVISIONS.index(r[0]), MODELS.index(r[1])))
+    return _Stats(frame, [(*run, checkpoint) for run in order for checkpoint in checkpoints], metrics, folds, seeds)
+
+
+def _seeds(seeds: Sequence[int]) -> str:
+    return f"{len(seeds)} training seed{'s' if len(seeds) > 1 else ''} ({_listed(seeds)})"
+
+
+def _fold_columns(folds: Sequence[Any]) -> list[str]:
+    return [f"fold{f}" for f in folds] + ["mean"]
+
+
+# --- the discovery tables -------------------------------------------------------------------------
+def build_tables(frame: pd.DataFrame, folds: Sequence[int], seeds: Sequence[int]) -> tuple[str, str]:
+    """(results.csv, results.md) of these folds and training seeds."""
+    st = _stats(frame, METRICS, folds, seeds)
+    text_csv = _csv(["model", "checkpoint", "fold", "seed", "k", "method", "epoch", *METRICS],
+                    [line for row in st.rows for line in st.csv_rows(row, described=True)])
+    intro = (f"Folds {_listed(folds)}; {_seeds(seeds)}; values in %, per fold the mean over the training seeds, mean "
+             "= mean over the seeds of each seed's mean over these folds; ± = sample standard deviation over the "
+             "training seeds (none with one seed); – when a fold or seed is missing. selected = checkpoint chosen on "
+             "the held-out select split; last = final epoch.")
+    named = {row: [display_name(row[1], row[0]), row[2], st.first_k(row)] for row in st.rows}
+    # first the paper's table: every model's novel mean with its base and all-class means beside it
+    sections = [("mean over folds", ["model", "checkpoint", "k", *METRICS.values()],
+                 [[*named[row], *(st.mean_cell(row, m) for m in METRICS)] for row in st.rows])]
+    sections += [(title, ["model", "checkpoint", "k", *_fold_columns(folds)],
+                  [[*named[row], *st.cells(row, metric)] for row in st.rows]) for metric, title in METRICS.items()]
+    return text_csv, _markdown(intro, sections)
+
+
+def build_comparisons(frame: pd.DataFrame, folds: Sequence[int], seeds: Sequence[int]) -> tuple[str, str]:
+    """(comparisons.csv, comparisons.md): each step (from, to) of STEPS, under each supervision that ran
+    both models, as per training seed `to` minus `from` of the seed's mean over the folds (paired: both
+    start from that seed's base model and pseudo-labels), then the mean and sample standard deviation
+    of these differences. A step is beyond the spread over seeds when |mean| > std."""
+    st = _stats(frame, METRICS, folds, seeds)
+    present = {row[:2] for row in st.rows}
+    steps = [(sup, a, b) for sup in dict.fromkeys(row[0] for row in st.rows)
+             for a, b in STEPS if (sup, a) in present and (sup, b) in present]
+    if steps:
+        # index (supervision, from, to, checkpoint, metric, seed): both sides hold the same grid, so
+        # the subtraction pairs each seed with itself
+        diffs = pd.concat({(sup, a, b): st.per_seed.loc[sup, b] - st.per_seed.loc[sup, a] for sup, a, b in steps},
+                          names=["supervision", "from", "to"])
+        stats = diffs.groupby(level=[0, 1, 2, 3, 4], sort=False).agg(mean=_mean, std=_std)
+    lines, sections = [], {m: [] for m in METRICS}
+    for sup, a, b in steps:
+        names = [display_name(a, sup), display_name(b, sup)]
         for checkpoint in CHECKPOINTS:
-            s = data[checkpoint]
-            confusion = np.asarray(s["confusion"], dtype=np.int64)
-            k = int(s["k"])
-            num_base = confusion.shape[1] - 2 - k
-            num_novel = confusion.shape[0] - 1 - num_base
-            matched = remap_matrix(confusion, num_base, num_novel, k, np.asarray(s["mapping"], dtype=np.int64))
-            row: dict[str, Any] = {"fold": fold, "seed": seed, "model": model, "checkpoint": checkpoint}
-            classes = {"base": list(range(1, num_base + 1)),
-                       "novel": list(range(num_base + 1, num_base + 1 + num_novel))}
-            for group, _ in ERROR_GROUPS:
-                shares = error_shares(matched, num_base, classes[group])
-                row.update({f"{group}:{key}": value for key, value in shares.items()})
-            rows.append(row)
-    return rows
+            key = (sup, a, b, checkpoint)
+            lines += [[*names, checkpoint, s, *(_num(diffs[(*key, m, s)]) for m in METRICS)] for s in seeds]
+            lines += [[*names, checkpoint, label, *(_num(stats.at[(*key, m), label]) for m in METRICS)]
+                      for label in ("mean", "std")]
+            for m in METRICS:
+                mean, std = stats.loc[(*key, m)]
+                beyond = "–" if _missing(mean) or _missing(std) else ("yes" if abs(mean) > std else "no")
+                per_seed = _listed(_signed(diffs[(*key, m, s)]) for s in seeds)
+                sections[m].append([" → ".join(names), checkpoint, per_seed, _cell(mean, std, _signed, _pct), beyond])
+    intro = (f"Steps of the paper's table, paired by training seed: per seed, `to` minus `from` of the seed's mean "
+             f"over folds {_listed(folds)}, in points of %; mean ± sample standard deviation over the "
+             f"{_seeds(seeds)}; |mean| > std: the step is larger than its spread over seeds.")
+    header = ["step", "checkpoint", "per seed", "mean ± std", "\\|mean\\| > std"]
+    return (_csv(["from", "to", "checkpoint", "seed", *METRICS], lines),
+            _markdown(intro, [(METRICS[m], header, rows) for m, rows in sections.items()]))
 
 
-def build_error_tables(rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
-                       seeds: Sequence[int]) -> tuple[str, str]:
-    """(CSV text, Markdown text): per model and checkpoint, the base and the novel classes' IoU and
-    errors as shares of each class's union (metrics.error_shares), mean over the folds ± sample
-    standard deviation over the training seeds as in build_tables."""
-    index = _index(rows)
-    several = len(seeds) > 1
-    keys = [f"{group}:{share}" for group, _ in ERROR_GROUPS for share in ERROR_SHARES]
-    csv_buf = io.StringIO()
-    writer = csv.writer(csv_buf, lineterminator="\n")
-    writer.writerow(["model", "checkpoint", "fold", "seed"] + keys)
-    md = [f"Where the IoU goes, folds {', '.join(map(str, folds))}, training seeds "
-          f"{', '.join(map(str, seeds))}: per class, its union (ground truth or prediction) split into the "
-          "intersection (IoU), its pixels predicted as background, another base or another novel class "
-          "(missed), and the background, other base and other novel pixels predicted as it (false); mean "
-          "over the classes, in %; per model the mean over the folds ± sample standard deviation over the "
-          "seeds as in results.md. A row sums to 100."]
-    tables: dict[str, list[str]] = {group: [] for group, _ in ERROR_GROUPS}
-    for model in _models(rows):
-        for checkpoint in CHECKPOINTS:
-            grid = _Grid(index, model, checkpoint, folds, seeds)
-            for f in folds:
-                for s in seeds:
-                    if (r := grid.cells[f, s]) is not None:
-                        writer.writerow([model, checkpoint, f, s] + [_num(r[key]) for key in keys])
-            per_seed = [grid.seed_fold_means(key) for key in keys]
-            for i, s in enumerate(seeds):
-                writer.writerow([model, checkpoint, "mean", s] + [_num(v[i]) for v in per_seed])
-            stats = [grid.over_folds(key) for key in keys]
-            for label, which in (("mean", 0), ("std", 1)):
-                writer.writerow([model, checkpoint, "mean", label] + [_num(v[which]) for v in stats])
-            for group, _ in ERROR_GROUPS:
-                tables[group].append(f"| {model} | {checkpoint} | " + " | ".join(
-                    _cell(*grid.over_folds(f"{group}:{share}"), several) for share in ERROR_SHARES) + " |")
-    for group, title in ERROR_GROUPS:
-        md += ["", f"### {title}", "", "| model | checkpoint | " + " | ".join(ERROR_TITLES) + " |",
-               "|---|---|" + "---|" * len(ERROR_TITLES), *tables[group]]
-    return csv_buf.getvalue(), "\n".join(md) + "\n"
-
-
-# --- checkpoint selection against the evaluation split (evaluation.per_epoch) ----------------------
-def _rho(value: float | None) -> str:
-    return "–" if value is None or math.isnan(value) else f"{value:.2f}"
+def build_error_tables(frame: pd.DataFrame, folds: Sequence[int], seeds: Sequence[int]) -> tuple[str, str]:
+    """(errors.csv, errors.md): per model and checkpoint, the base and the novel classes' IoU and errors
+    as shares of each class's union (metrics.error_shares), statistics as in build_tables."""
+    st = _stats(frame, ERROR_METRICS, folds, seeds)
+    text_csv = _csv(["model", "checkpoint", "fold", "seed", *ERROR_METRICS],
+                    [line for row in st.rows for line in st.csv_rows(row, per_fold=False)])
+    intro = (f"Where the IoU goes, folds {_listed(folds)}, training seeds {_listed(seeds)}: per class, its union "
+             "(ground truth or prediction) split into the intersection (IoU), its pixels predicted as background, "
+             "another base or another novel class (missed), and the background, other base and other novel pixels "
+             "predicted as it (false); mean over the classes, in %; per model the mean over the folds ± sample "
+             "standard deviation over the seeds as in results.md. A row sums to 100.")
+    sections = [(title, ["model", "checkpoint", *ERROR_TITLES],
+                 [[display_name(row[1], row[0]), row[2], *(st.mean_cell(row, f"{group}:{share}")
+                                                           for share in ERROR_SHARES)] for row in st.rows])
+                for group, title in ERROR_GROUPS.items()]
+    return text_csv, _markdown(intro, sections)
 
 
 SELECTION_FIELDS = (
     ("spearman", "Spearman rank correlation over the epochs between the selection score and the evaluation "
                  "split's mIoU (novel for fine-tuned models, base for the base model)", _rho),
-    ("regret", "evaluation mIoU of the best epoch minus that of the selected epoch (points)", _fmt),
+    ("regret", "evaluation mIoU of the best epoch minus that of the selected epoch (points)", _pct),
 )
 
 
-def collect_selection(evaluations: Iterable[Evaluation]) -> list[dict[str, Any]]:
-    """Rows (fold, seed, model, spearman, regret, epochs) of the evaluations whose metrics.json has
-    the per-epoch `selection` agreement (evaluation/selection.py)."""
-    rows = []
-    for fold, seed, model, data in evaluations:
-        selection = data.get("selection")
-        if selection is not None:
-            rows.append({"fold": fold, "seed": seed, "model": model, "checkpoint": "selected",
-                         **{key: selection[key] for key in ("spearman", "regret", "selected_epoch", "best_epoch")}})
-    return rows
+def build_selection_tables(frame: pd.DataFrame, folds: Sequence[int], seeds: Sequence[int]) -> tuple[str, str]:
+    """(selection.csv, selection.md): per model and fold, how checkpoint selection agreed with the
+    evaluation split, statistics as in build_tables; the CSV lists every run, of any fold and seed."""
+    st = _stats(frame, [field for field, _, _ in SELECTION_FIELDS], folds, seeds, checkpoints=("selected",))
+    runs = frame[frame.metric.isin(SELECTION_METRICS)].pivot(index=["supervision", "model", "fold", "seed"],
+                                                              columns="metric", values="value")
+    position = {row[:2]: i for i, row in enumerate(st.rows)}
+    lines = [[display_name(model, sup), f, s, run.selected_epoch, run.best_epoch, _num(run.spearman, raw=True),
+              _num(run.regret, raw=True)]
+             for (sup, model, f, s), run in sorted(runs.iterrows(), key=lambda kv: (position[kv[0][:2]], *kv[0][2:]))]
+    intro = (f"Checkpoint selection against the evaluation split (evaluation.per_epoch), folds {_listed(folds)}, "
+             f"training seeds {_listed(seeds)}; mean ± sample standard deviation over the seeds as in results.md.")
+    sections = [(title, ["model", *_fold_columns(folds)],
+                 [[display_name(row[1], row[0]), *st.cells(row, field, fmt)] for row in st.rows])
+                for field, title, fmt in SELECTION_FIELDS]
+    return _csv(["model", "fold", "seed", *SELECTION_METRICS], lines), _markdown(intro, sections)
 
 
-def build_selection_tables(rows: Sequence[Mapping[str, Any]], folds: Sequence[int],
-                           seeds: Sequence[int]) -> tuple[str, str]:
-    """(CSV text, Markdown text): per model and fold, the agreement of selection with the evaluation
-    split, mean ± std over the training seeds as in build_tables."""
-    index = _index(rows)
-    several = len(seeds) > 1
-    csv_buf = io.StringIO()
-    writer = csv.writer(csv_buf, lineterminator="\n")
-    writer.writerow(["model", "fold", "seed", "selected_epoch", "best_epoch", "spearman", "regret"])
-    for r in sorted(rows, key=lambda r: (_models(rows).index(r["model"]), r["fold"], r["seed"])):
-        writer.writerow([r["model"], r["fold"], r["seed"], r["selected_epoch"], r["best_epoch"],
-                         _num(r["spearman"]), _num(r["regret"])])
-    md = [f"Checkpoint selection against the evaluation split (evaluation.per_epoch), folds "
-          f"{', '.join(map(str, folds))}, training seeds {', '.join(map(str, seeds))}; mean ± sample standard "
-          "deviation over the seeds as in results.md."]
-    for field, title, fmt in SELECTION_FIELDS:
-        md += ["", f"### {title}", "", "| model | " + " | ".join(f"fold{f}" for f in folds) + " | mean |",
-               "|---|" + "---|" * (len(folds) + 1)]
-        for model in _models(rows):
-            grid = _Grid(index, model, "selected", folds, seeds)
-            md.append(f"| {model} | " + " | ".join(_cell(*grid.fold_stats(field, f), several, fmt) for f in folds)
-                      + f" | {_cell(*grid.over_folds(field), several, fmt)} |")
-    return csv_buf.getvalue(), "\n".join(md) + "\n"
+def write_tables(out_dir: str | Path, frame: pd.DataFrame, folds: Sequence[int], seeds: Sequence[int]) -> None:
+    """results and comparisons, and errors and selection where the evaluations carry them, each as
+    .csv and .md, written atomically."""
+    builds = {"results": build_tables, "comparisons": build_comparisons}
+    if frame.metric.isin(SELECTION_METRICS).any():
+        builds["selection"] = build_selection_tables
+    if frame.metric.isin(ERROR_METRICS).any():
+        builds["errors"] = build_error_tables
+    for name, build in builds.items():
+        text_csv, text_md = build(frame, folds, seeds)
+        atomic_write_text(Path(out_dir) / f"{name}.csv", text_csv)
+        atomic_write_text(Path(out_dir) / f"{name}.md", text_md)
 
 
 # --- seeds (ICD) over folds -----------------------------------------------------------------------
-SEED_METRICS = (("miou", "seed mIoU (unlabelled pixels skipped, ICD's protocol)"),
-                ("miou_strict", "strict seed mIoU (unlabelled pixels count as wrong)"),
-                ("coverage", "coverage (labelled pixels)"))
-
-
-def _seed_index(per_fold: Mapping[str, Sequence[Mapping[str, Any]]]):
-    """(index (variant, crf, fold) -> row, the (variant, crf) keys in first-seen order)."""
-    index = {(r["variant"], bool(r["crf"]), f): r for f, rows in per_fold.items() for r in rows}
-    return index, list(dict.fromkeys((variant, crf) for variant, crf, _ in index))
-
-
-def _seed_values(index: Mapping, key: tuple[str, bool], folds: Sequence[str], metric: str) -> list[float | None]:
-    return [None if (r := index.get((*key, f))) is None else float(r[metric]) for f in folds]
+def _seed_stats(per_fold: Mapping[str, Sequence[Mapping[str, Any]]]) -> _Stats:
+    """The seed evaluations (fold -> the rows of its seed_eval.json) as one training seed (0) on the
+    grid, rows (variant, crf) in first-seen order."""
+    frame = pd.DataFrame([{"variant": r["variant"], "crf": bool(r["crf"]), "fold": f, "seed": 0,
+                           "images": r["images"], "metric": m, "value": r[m]}
+                          for f, rows in per_fold.items() for r in rows for m in SEED_METRICS],
+                         columns=["variant", "crf", "fold", "seed", "images", "metric", "value"], dtype=object)
+    rows = list(dict.fromkeys((r["variant"], bool(r["crf"])) for rows in per_fold.values() for r in rows))
+    return _Stats(frame, rows, SEED_METRICS, list(per_fold), [0], keys=("variant", "crf"))
 
 
 def build_seed_tables(per_fold: Mapping[str, Sequence[Mapping[str, Any]]]) -> tuple[str, str]:
-    """(CSV text, Markdown text) of the seed evaluations of several folds (fold -> the rows of its
+    """(results.csv, results.md) of the seed evaluations of several folds (fold -> the rows of its
     seed_eval.json): rows variant x CRF, columns the folds and their mean, one table per metric."""
-    folds = list(per_fold)
-    index, keys = _seed_index(per_fold)
-    csv_buf = io.StringIO()
-    writer = csv.writer(csv_buf, lineterminator="\n")
-    writer.writerow(["variant", "crf", "fold", "images"] + [m for m, _ in SEED_METRICS])
-    for variant, crf in keys:
-        for f in folds:
-            r = index.get((variant, crf, f))
-            if r is not None:
-                writer.writerow([variant, "yes" if crf else "no", f, r["images"]]
-                                + [f"{float(r[m]):.6f}" for m, _ in SEED_METRICS])
-        means = [_mean(_seed_values(index, (variant, crf), folds, m)) for m, _ in SEED_METRICS]
-        writer.writerow([variant, "yes" if crf else "no", "mean", ""] + ["" if v is None else f"{v:.6f}" for v in means])
-    md = [f"Seeds of the base-class training images, folds {', '.join(folds)}; values in %, mean = mean "
-          "over these folds (– when a fold is missing)."]
-    for metric, title in SEED_METRICS:
-        md += ["", f"### {title}", "", "| seeds | CRF | " + " | ".join(f"fold{f}" for f in folds) + " | mean |",
-               "|---|---|" + "---|" * (len(folds) + 1)]
-        for variant, crf in keys:
-            values = _seed_values(index, (variant, crf), folds, metric)
-            md.append(f"| {variant} | {'yes' if crf else 'no'} | " + " | ".join(_fmt(v) for v in values)
-                      + f" | {_fmt(_mean(values))} |")
-    return csv_buf.getvalue(), "\n".join(md) + "\n"
+    st, folds = _seed_stats(per_fold), list(per_fold)
+    yes_no = {True: "yes", False: "no"}
+    lines = []
+    for variant, crf in st.rows:
+        lines += [[variant, yes_no[crf], f, run["images"].iloc[0],
+                   *(_num(float(run.at[m, "value"]), raw=True) for m in SEED_METRICS)]
+                  for f, _, run in st.present((variant, crf), folds)]
+        lines.append([variant, yes_no[crf], "mean", "", *(_num(st.per_seed[variant, crf, m, 0]) for m in SEED_METRICS)])
+    intro = (f"Seeds of the base-class training images, folds {_listed(folds)}; values in %, mean = mean "
+             "over these folds (– when a fold is missing).")
+    # one seed: each fold's cell is its value
+    sections = [(title, ["seeds", "CRF", *_fold_columns(folds)],
+                 [[variant, yes_no[crf], *st.cells((variant, crf), metric)] for variant, crf in st.rows])
+                for metric, title in SEED_METRICS.items()]
+    return _csv(["variant", "crf", "fold", "images", *SEED_METRICS], lines), _markdown(intro, sections)
 
 
-def write_seed_tables(out_dir: str | Path, seed_evals: Mapping[str, str | Path]) -> dict[str, float]:
+def write_seed_tables(out_dir: str | Path, seed_evals: Mapping[str, str | Path]) -> dict[str, float | None]:
     """results.csv and results.md from each fold's seed_eval.json (fold -> path); returns the mean
-    seed mIoU of each variant and CRF setting."""
+    seed mIoU of each variant and CRF setting (None when a fold is missing)."""
     per_fold = {str(fold): read_json(path) for fold, path in seed_evals.items()}
     text_csv, text_md = build_seed_tables(per_fold)
     atomic_write_text(Path(out_dir) / "results.csv", text_csv)
     atomic_write_text(Path(out_dir) / "results.md", text_md)
-    index, keys = _seed_index(per_fold)
-    folds = list(per_fold)
-    return {f"{variant}{'_crf' if crf else ''}_miou": _mean(_seed_values(index, (variant, crf), folds, "miou"))
-            for variant, crf in sorted(keys)}
+    st = _seed_stats(per_fold)
+    means = {f"{variant}{'_crf' if crf else ''}_miou": float(st.per_seed[variant, crf, "miou", 0])
+             for variant, crf in sorted(st.rows)}
+    return {key: None if math.isnan(mean) else mean for key, mean in means.items()}

@@ -38,3 +38,14 @@ def test_written_from_seed_eval_files(tmp_path):
     assert metrics == pytest.approx({"cam_miou": 0.3, "icd_crf_miou": 0.5, "icd_miou": 0.4})
     assert "| fold0 | fold2 | mean |" in (tmp_path / "out" / "results.md").read_text()
     assert (tmp_path / "out" / "results.csv").read_text().startswith("variant,crf,fold,images,miou")
+
+
+def test_rows_keep_the_first_seen_order_and_a_missing_fold_reports_no_mean(tmp_path):
+    paths = {}
+    for fold, fold_rows in (("0", rows(0.4, 0.5, 0.6)[::-1]), ("1", rows(0.2, 0.3, 0.4)[:2])):
+        paths[fold] = tmp_path / f"fold{fold}.json"
+        paths[fold].write_text(json.dumps(fold_rows))
+    metrics = write_seed_tables(tmp_path / "out", paths)
+    assert metrics["icd_crf_miou"] is None and metrics["cam_miou"] == pytest.approx(0.3)
+    keys = [line.split(",")[:2] for line in (tmp_path / "out" / "results.csv").read_text().splitlines()[1:]]
+    assert list(dict.fromkeys(map(tuple, keys))) == [("icd", "yes"), ("icd", "no"), ("cam", "no")]

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from ncdss_core.evaluation.selection import selection_agreement
-from ncdss_core.evaluation.tables import build_selection_tables, collect_selection, read_evaluations
+from ncdss_core.evaluation.tables import build_selection_tables, read_evaluations
 
 
 def _history(select, val, selected):
@@ -34,13 +34,13 @@ def test_selection_table_over_seeds(tmp_path):
             path = tmp_path / f"{fold}_{seed}.json"
             path.write_text(json.dumps({"selection": {"spearman": rho + fold * 0.1, "regret": 0.02 * (seed - 6),
                                                       "selected_epoch": 2, "best_epoch": 4}}))
-            entries.append((fold, seed, "eums", path))
+            entries.append((fold, seed, "full", "eums", path))
         no_diagnostics = tmp_path / f"{fold}_base.json"
-        no_diagnostics.write_text(json.dumps({"selected": {}, "last": {}}))
-        entries.append((fold, 7, "base", no_diagnostics))
-    rows = collect_selection(read_evaluations(entries))
-    assert {r["model"] for r in rows} == {"eums"} and len(rows) == 4
-    text_csv, text_md = build_selection_tables(rows, [0, 1], [7, 8])
+        no_diagnostics.write_text(json.dumps({}))
+        entries.append((fold, 7, "full", "base", no_diagnostics))
+    frame = read_evaluations(entries)
+    text_csv, text_md = build_selection_tables(frame, [0, 1], [7, 8])
+    assert "| base |" not in text_md and len(text_csv.splitlines()) == 1 + 4
     # fold 0: rho 0.5, 0.9 -> 0.70 ± 0.28; over folds: per seed 0.55, 0.95 -> 0.75 ± 0.28
     assert f"| eums | 0.70 ± {math.sqrt(0.08):.2f} | 0.80 ± {math.sqrt(0.08):.2f} | 0.75 ± 0.28 |" in text_md
     assert "| eums | 3.00 ± 1.41 | 3.00 ± 1.41 | 3.00 ± 1.41 |" in text_md  # regret 2 and 4 points

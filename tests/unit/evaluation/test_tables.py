@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from ncdss_core.discovery.variants import FINETUNED_MODELS
 from ncdss_core.evaluation.tables import (
+    MODELS,
+    STEPS,
     build_comparisons,
     build_error_tables,
     build_tables,
-    collect,
-    collect_errors,
+    display_name,
     read_evaluations,
     write_tables,
 )
@@ -22,16 +24,16 @@ def scores(novel: float | None, k: int = 10) -> dict:
     return {"novel_miou": novel, "base_miou": 0.5, "all_miou": 0.4, "k": k, "method": "majority"}
 
 
-def write_metrics(tmp_path: Path, values: dict[tuple[int, int, str], float]) -> list[tuple]:
-    """(fold, seed, model, metrics) evaluations, written and read back; the last checkpoint scores half
-    the selected one."""
+def write_metrics(tmp_path: Path, values: dict[tuple[int, int, str], float], supervision: str = "full") -> list[tuple]:
+    """(fold, seed, supervision, model, path) entries of the runs (fold, seed, model) -> selected novel
+    mIoU, written as metrics.json; the last checkpoint scores half the selected one."""
     entries = []
     for (fold, seed, model), value in values.items():
-        path = tmp_path / f"{fold}_{seed}_{model}.json"
+        path = tmp_path / f"{supervision}_{fold}_{seed}_{model}.json"
         path.write_text(json.dumps({"selected": scores(value), "last": scores(value / 2),
                                     "selected_epoch": 3, "last_epoch": 9}))
-        entries.append((fold, seed, model, path))
-    return read_evaluations(entries)
+        entries.append((fold, seed, supervision, model, path))
+    return entries
 
 
 # novel mIoU of "basic" (selected): fold 0 over seeds 1, 2, 3 -> mean 0.30, std 0.10;
@@ -43,19 +45,33 @@ BASIC = {(0, 1): 0.20, (0, 2): 0.30, (0, 3): 0.40, (1, 1): 0.50, (1, 2): 0.40, (
 def three_seeds(tmp_path):
     values = {(f, s, "basic"): v for (f, s), v in BASIC.items()}
     values.update({(f, s, "eums"): 0.6 for f in (0, 1) for s in (1, 2, 3)})
-    return collect(write_metrics(tmp_path, values))
+    return read_evaluations(write_metrics(tmp_path, values))
+
+
+def without(frame, model: str, fold: int | None = None, seed: int | None = None):
+    """The frame without these runs of `model` (a fold or seed of None: any)."""
+    gone = (frame.model == model) & (fold is None or frame.fold == fold) & (seed is None or frame.seed == seed)
+    return frame[~gone]
 
 
 def csv_rows(text: str) -> dict[tuple[str, str, str, str], dict]:
     return {(r["model"], r["checkpoint"], r["fold"], r["seed"]): r for r in csv.DictReader(io.StringIO(text))}
 
 
+def test_the_frame_holds_one_row_per_run_checkpoint_and_metric(tmp_path):
+    frame = read_evaluations(write_metrics(tmp_path, {(0, 7, "basic"): 0.2}, supervision="weak"))
+    assert len(frame) == 2 * 3  # two checkpoints x three metrics, no error or selection metric without their data
+    row = frame[(frame.checkpoint == "selected") & (frame.metric == "novel_miou")].iloc[0]
+    # the supervision is its own field, not a part of the model's name
+    assert (row.supervision, row.model, row.fold, row.seed, row.k, row.method, row.epoch, row.value) == (
+        "weak", "basic", 0, 7, 10, "majority", 3, 0.2)
+    assert frame[frame.checkpoint == "last"].epoch.unique().tolist() == [9]
+
+
 def test_one_seed_tables_per_fold_and_mean_over_folds(tmp_path):
     values = {(0, 7, "basic"): 0.2, (0, 7, "eums"): 0.3, (1, 7, "basic"): 0.4, (1, 7, "eums"): 0.5}
-    rows = collect(write_metrics(tmp_path, values))
-    assert rows[0] == {"fold": 0, "seed": 7, "model": "basic", "checkpoint": "selected", "k": 10,
-                       "method": "majority", "epoch": 3, "novel_miou": 0.2, "base_miou": 0.5, "all_miou": 0.4}
-    text_csv, text_md = build_tables(rows, [0, 1], [7])
+    frame = read_evaluations(write_metrics(tmp_path, values))
+    text_csv, text_md = build_tables(frame, [0, 1], [7])
     assert "| basic | selected | 10 | 20.00 | 40.00 | 30.00 |" in text_md
     assert "| eums | last | 10 | 15.00 | 25.00 | 20.00 |" in text_md
     assert "±" not in text_md.split("\n", 1)[1]  # no spread to show with a single seed
@@ -67,7 +83,7 @@ def test_one_seed_tables_per_fold_and_mean_over_folds(tmp_path):
     assert "eums,selected,mean,std,10,majority,,,," in lines  # undefined with one seed
     assert "eums,selected,0,std,10,majority,,,," in lines
     # a missing fold leaves the mean empty rather than averaging fewer folds
-    _, partial = build_tables(rows, [0, 1, 2], [7])
+    _, partial = build_tables(frame, [0, 1, 2], [7])
     assert "| basic | selected | 10 | 20.00 | 40.00 | – | – |" in partial
 
 
@@ -103,9 +119,16 @@ def test_mean_and_sample_std_over_seeds_per_fold_and_over_folds(three_seeds):
     assert models == [("basic", "selected"), ("basic", "last"), ("eums", "selected"), ("eums", "last")]
 
 
+def test_the_mean_of_four_folds_is_summed_in_fold_order(tmp_path):
+    # 0.1 + 0.2 + 0.3 + 0.125 left to right is 0.7250000000000001: 18.13 % as the mean; a compensated
+    # sum (pandas' group mean) gives 0.725 and prints 18.12
+    values = {(f, 1, "basic"): v for f, v in enumerate((0.1, 0.2, 0.3, 0.125))}
+    _, text_md = build_tables(read_evaluations(write_metrics(tmp_path, values)), [0, 1, 2, 3], [1])
+    assert "| basic | selected | 10 | 10.00 | 20.00 | 30.00 | 12.50 | 18.13 |" in text_md
+
+
 def test_a_missing_seed_leaves_its_fold_and_the_mean_over_folds_empty(three_seeds):
-    rows = [r for r in three_seeds if not (r["model"] == "basic" and r["fold"] == 1 and r["seed"] == 3)]
-    text_csv, text_md = build_tables(rows, [0, 1], [1, 2, 3])
+    text_csv, text_md = build_tables(without(three_seeds, "basic", fold=1, seed=3), [0, 1], [1, 2, 3])
     assert "| basic | selected | 10 | 30.00 ± 10.00 | – | – |" in text_md
     assert "| eums | selected | 10 | 60.00 ± 0.00 | 60.00 ± 0.00 | 60.00 ± 0.00 |" in text_md
     by_key = csv_rows(text_csv)
@@ -120,13 +143,22 @@ def test_a_missing_seed_leaves_its_fold_and_the_mean_over_folds_empty(three_seed
     assert "| basic | selected | 10 | – | – | – |" in unknown
 
 
-def test_null_metric_and_duplicate_runs(three_seeds):
-    rows = [dict(r, novel_miou=None) if r["model"] == "eums" and r["fold"] == 0 and r["seed"] == 2 else r
-            for r in three_seeds]
-    _, text_md = build_tables(rows, [0, 1], [1, 2, 3])
+def test_null_and_undefined_metrics_and_duplicate_runs(tmp_path, three_seeds):
+    frame = three_seeds.copy()
+    run = (frame.model == "eums") & (frame.fold == 0) & (frame.seed == 2) & (frame.metric == "novel_miou")
+    frame.loc[run & (frame.checkpoint == "selected"), "value"] = None
+    frame.loc[run & (frame.checkpoint == "last"), "value"] = float("nan")
+    text_csv, text_md = build_tables(frame, [0, 1], [1, 2, 3])
     assert "| eums | selected | 10 | – | 60.00 ± 0.00 | – |" in text_md
+    assert "| eums | last | 10 | – | 30.00 ± 0.00 | – |" in text_md
+    # in the run's own row: not measured is empty, undefined is "nan"; both leave the statistics empty
+    by_key = csv_rows(text_csv)
+    assert by_key["eums", "selected", "0", "2"]["novel_miou"] == ""
+    assert by_key["eums", "last", "0", "2"]["novel_miou"] == "nan"
+    assert by_key["eums", "last", "0", "mean"]["novel_miou"] == ""
+    entries = write_metrics(tmp_path, {(0, 1, "basic"): 0.2})
     with pytest.raises(ValueError, match="duplicate"):
-        build_tables(three_seeds + three_seeds[:1], [0, 1], [1, 2, 3])
+        read_evaluations(entries + entries)
 
 
 def test_written_atomically_as_csv_and_markdown(tmp_path, three_seeds):
@@ -135,17 +167,39 @@ def test_written_atomically_as_csv_and_markdown(tmp_path, three_seeds):
     assert (tmp_path / "out" / "results.csv").read_text() == text_csv
     assert (tmp_path / "out" / "results.md").read_text() == text_md
     assert (tmp_path / "out" / "comparisons.md").read_text() == build_comparisons(three_seeds, [0, 1], [1, 2, 3])[1]
+    # no confusion matrix and no per-epoch diagnostics: no errors or selection tables
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["comparisons.csv", "comparisons.md",
                                                                     "results.csv", "results.md"]
 
 
 def test_weakly_supervised_rows_follow_the_others_in_the_paper_order(tmp_path):
-    values = {(0, 1, name): 0.3 for name in ("eums (weak)", "basic (weak)", "eums", "base", "basic",
-                                            "ablation_no_overclustering")}
-    _, text_md = build_tables(collect(write_metrics(tmp_path, values)), [0], [1])
+    names = ("eums", "base", "basic", "ablation_no_overclustering")
+    entries = write_metrics(tmp_path, {(0, 1, name): 0.3 for name in ("eums", "basic")}, supervision="weak")
+    entries += write_metrics(tmp_path, {(0, 1, name): 0.3 for name in names})
+    text_csv, text_md = build_tables(read_evaluations(entries), [0], [1])
     table = text_md.split("### novel mIoU", 1)[1]
     order = [line.split(" | ")[0].lstrip("| ") for line in table.splitlines() if line.endswith("| selected | 10 | 30.00 | 30.00 |")]
     assert order == ["base", "ablation_no_overclustering", "basic", "eums", "basic (weak)", "eums (weak)"]
+    assert "basic (weak),selected,0,1,10,majority,3,0.300000,0.500000,0.400000" in text_csv.splitlines()
+
+
+def test_row_order_and_steps_come_from_the_variants():
+    # every fine-tuned model of variants.py has its row, base first, the paper's rows 1-6 after it
+    assert sorted(MODELS) == sorted(("base", *FINETUNED_MODELS))
+    assert MODELS == ("base", "ablation_no_overclustering", "basic", "ablation_ranking",
+                      "ablation_ranking_reassignment", "ablation_ranking_selftraining", "eums")
+    assert all(a in MODELS and b in MODELS for a, b in STEPS)
+    assert (display_name("basic", "full"), display_name("basic", "weak")) == ("basic", "basic (weak)")
+
+
+@pytest.mark.parametrize("supervision, model", [("full", "ablation_no_ranking"), ("partial", "basic")])
+def test_a_model_or_supervision_the_tables_do_not_know_is_refused_by_name(tmp_path, supervision, model):
+    entries = write_metrics(tmp_path, {(0, 1, "basic"): 0.3}) + write_metrics(tmp_path, {(0, 1, model): 0.3},
+                                                                               supervision=supervision)
+    frame = read_evaluations(entries)
+    for build in (build_tables, build_comparisons):
+        with pytest.raises(ValueError, match=f"model '{model}' under supervision '{supervision}'"):
+            build(frame, [0], [1])
 
 
 def step_rows(text_md: str, title: str) -> list[str]:
@@ -170,24 +224,32 @@ def test_steps_are_paired_by_seed_over_the_folds_with_their_spread(three_seeds):
 
 def test_a_step_below_its_spread_and_a_missing_run(three_seeds):
     # seed 3's eums falls to 0.30 on both folds: differences 0.25, 0.25, -0.20 -> mean 0.10, std 0.26
-    rows = [dict(r, novel_miou=0.3) if r["model"] == "eums" and r["seed"] == 3 and r["checkpoint"] == "selected"
-            else r for r in three_seeds]
-    _, text_md = build_comparisons(rows, [0, 1], [1, 2, 3])
+    frame = three_seeds.copy()
+    frame.loc[(frame.model == "eums") & (frame.seed == 3) & (frame.checkpoint == "selected")
+              & (frame.metric == "novel_miou"), "value"] = 0.3
+    _, text_md = build_comparisons(frame, [0, 1], [1, 2, 3])
     assert step_rows(text_md, "novel mIoU")[0] == "| basic → eums | selected | +25.00, +25.00, -20.00 | +10.00 ± 25.98 | no |"
-    missing = [r for r in three_seeds if not (r["model"] == "eums" and r["fold"] == 1 and r["seed"] == 2)]
-    _, text_md = build_comparisons(missing, [0, 1], [1, 2, 3])
+    _, text_md = build_comparisons(without(three_seeds, "eums", fold=1, seed=2), [0, 1], [1, 2, 3])
     assert step_rows(text_md, "novel mIoU")[0] == "| basic → eums | selected | +25.00, –, +10.00 | – | – |"
 
 
 def test_steps_stay_within_one_supervision_and_need_both_models(tmp_path):
-    values = {(0, 1, name): v for name, v in (("ablation_no_overclustering", 0.2), ("basic", 0.3), ("eums", 0.5),
-                                              ("basic (weak)", 0.1), ("eums (weak)", 0.4))}
-    _, text_md = build_comparisons(collect(write_metrics(tmp_path, values)), [0], [1])
+    entries = write_metrics(tmp_path, {(0, 1, "ablation_no_overclustering"): 0.2, (0, 1, "basic"): 0.3,
+                                       (0, 1, "eums"): 0.5})
+    entries += write_metrics(tmp_path, {(0, 1, "basic"): 0.1, (0, 1, "eums"): 0.4}, supervision="weak")
+    text_csv, text_md = build_comparisons(read_evaluations(entries), [0], [1])
     steps = [row.split(" | ")[0][2:] for row in step_rows(text_md, "novel mIoU") if "| selected |" in row]
     # no ranking row ran, so no ranking step; no step crosses from full to weak supervision
     assert steps == ["ablation_no_overclustering → basic", "basic → eums", "basic (weak) → eums (weak)"]
     # one seed: the step without a spread, and no verdict on it
     assert "| basic (weak) → eums (weak) | selected | +30.00 | +30.00 | – |" in text_md
+    assert "basic (weak),eums (weak),selected,1,0.300000,0.000000,0.000000" in text_csv.splitlines()
+
+
+def test_no_step_without_both_of_its_models(tmp_path):
+    text_csv, text_md = build_comparisons(read_evaluations(write_metrics(tmp_path, {(0, 1, "basic"): 0.3})), [0], [1])
+    assert text_csv == "from,to,checkpoint,seed,novel_miou,base_miou,all_miou\n"
+    assert step_rows(text_md, "novel mIoU") == []
 
 
 def confusion_scores(false_on_background: int) -> dict:
@@ -205,14 +267,14 @@ def test_errors_split_base_and_novel_iou_from_the_confusion_matrix(tmp_path):
     for seed, false_bg in ((1, 5), (2, 15)):
         path = tmp_path / f"{seed}.json"
         path.write_text(json.dumps({"selected": confusion_scores(false_bg), "last": confusion_scores(false_bg)}))
-        entries.append((0, seed, "eums", path))
-    evaluations = read_evaluations(entries)
-    rows = collect_errors(evaluations)
+        entries.append((0, seed, "full", "eums", path))
+    frame = read_evaluations(entries)
+    run = frame[(frame.seed == 1) & (frame.checkpoint == "selected")].set_index("metric").value
     # base: union 15 + 10 + false_bg - 10; novel after matching: 10 of 15 + 3 base pixels
-    assert rows[0]["base:iou"] == pytest.approx(10 / 20) and rows[0]["base:false_on_background"] == pytest.approx(5 / 20)
-    assert rows[0]["base:missed_as_novel"] == pytest.approx(3 / 20)
-    assert rows[0]["novel:iou"] == pytest.approx(10 / 18) and rows[0]["novel:false_on_base"] == pytest.approx(3 / 18)
-    text_csv, text_md = build_error_tables(rows, [0], [1, 2])
+    assert run["base:iou"] == pytest.approx(10 / 20) and run["base:false_on_background"] == pytest.approx(5 / 20)
+    assert run["base:missed_as_novel"] == pytest.approx(3 / 20)
+    assert run["novel:iou"] == pytest.approx(10 / 18) and run["novel:false_on_base"] == pytest.approx(3 / 18)
+    text_csv, text_md = build_error_tables(frame, [0], [1, 2])
     base_table = text_md.split("### base classes", 1)[1].split("###", 1)[0]
     # seeds: base IoU 10/20 and 10/30, missed as background 2/20 and 2/30, as novel 3/20 and 3/30,
     # false alarms on background 5/20 and 15/30
@@ -221,5 +283,6 @@ def test_errors_split_base_and_novel_iou_from_the_confusion_matrix(tmp_path):
     by_key = {(r["model"], r["checkpoint"], r["fold"], r["seed"]): r for r in csv.DictReader(io.StringIO(text_csv))}
     assert by_key["eums", "selected", "0", "2"]["base:false_on_background"] == "0.500000"
     assert by_key["eums", "selected", "mean", "mean"]["novel:iou"] == "0.555556"
-    write_tables(tmp_path / "out", collect(evaluations), [0], [1, 2], error_rows=rows)
+    assert ("eums", "selected", "0", "mean") not in by_key  # per seed over the folds only
+    write_tables(tmp_path / "out", frame, [0], [1, 2])
     assert (tmp_path / "out" / "errors.md").read_text() == text_md
