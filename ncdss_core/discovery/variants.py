@@ -55,13 +55,14 @@ def backbone_init(finetune_cfg: Mapping[str, Any], model_cfg: Mapping[str, Any])
     return choice
 
 
+# in the order of the paper's table (rows 1-6): each row adds components to those above it
 VARIANTS = {
-    "basic": Variant("basic"),
-    "eums": Variant("eums", entropy_ranking=True, reassignment=True, self_training=True),
     "no_overclustering": Variant("no_overclustering", overclustering=False),
+    "basic": Variant("basic"),
     "ranking": Variant("ranking", entropy_ranking=True),
     "ranking_reassignment": Variant("ranking_reassignment", entropy_ranking=True, reassignment=True),
     "ranking_selftraining": Variant("ranking_selftraining", entropy_ranking=True, self_training=True),
+    "eums": Variant("eums", entropy_ranking=True, reassignment=True, self_training=True),
 }
 ABLATIONS = ("no_overclustering", "ranking", "ranking_reassignment", "ranking_selftraining")
 

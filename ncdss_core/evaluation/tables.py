@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -36,10 +35,8 @@ SEED_METRICS = {"miou": "seed mIoU (unlabelled pixels skipped, ICD's protocol)",
                 "miou_strict": "strict seed mIoU (unlabelled pixels count as wrong)",
                 "coverage": "coverage (labelled pixels)"}
 
-# base, then the fine-tuned models in the order of the paper's table: each row adds components to
-# those above it, so the variants sorted by the components they use are its rows 1-6
-_COMPONENTS = attrgetter("overclustering", "entropy_ranking", "self_training", "reassignment")
-MODELS = ("base", *(model_name(name) for name in sorted(VARIANTS, key=lambda name: _COMPONENTS(VARIANTS[name]))))
+# base, then the fine-tuned models in the order of the paper's table (the order of VARIANTS)
+MODELS = ("base", *(model_name(name) for name in VARIANTS))
 # (from, to): what each step of the paper's table adds (VARIANTS[...] fails here if a variant is renamed)
 STEPS = tuple((model_name(VARIANTS[a].name), model_name(VARIANTS[b].name)) for a, b in (
     ("no_overclustering", "basic"), ("basic", "ranking"), ("ranking", "ranking_reassignment"),
