@@ -8,6 +8,7 @@ image's present classes are stored at grid resolution in an HDF5 shard.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -18,7 +19,7 @@ import torch
 
 from ncdss_core.data.files import write_ids
 from ncdss_core.data.transforms import MEAN_RGB, normalize_image
-from ncdss_core.io.atomic import atomic_write_json, atomic_write_torch
+from ncdss_core.io.atomic import atomic_write_json, atomic_write_torch, dumps_json
 from ncdss_core.provenance.record import split_epoch_seconds
 from ncdss_core.runtime import get_logger, progress
 from ncdss_core.weak.images import present_channels
@@ -35,7 +36,11 @@ def canvas_size(height: int, width: int) -> int:
 
 def save_model(path: str | os.PathLike, model: ICDNet, cfg: TrainConfig, classes: list[int],
                history: list[dict]) -> None:
-    """Checkpoint: weights, buffers (sign state, step), the config and the class-index mapping."""
+    """Checkpoint: weights, buffers (sign state, step), the config and the class-index mapping.
+    The history goes through JSON first: pickle writes an object met twice as a reference, and the
+    records of a resumed training are other objects than an uninterrupted one's (the same values),
+    which would give other bytes."""
+    history = json.loads(dumps_json(history))
     atomic_write_torch(path, {"state_dict": model.state_dict(), "config": asdict(cfg), "classes": list(classes),
                               "history": history})
 
