@@ -136,20 +136,14 @@ def _dataset_list_problems(kind: str, root: Path) -> list[str]:
     """The list files of an existing dataset's layout, read as the scan reads them (present, UTF-8,
     not empty, every id a plain file name), so that a root without the layout, or a list that
     would make a stage read or write outside the dataset, stops the run before any job starts."""
-    from ncdss_core.data.datasets import SPLITS, DatasetError, open_dataset
+    from ncdss_core.data.datasets import SPLITS, open_dataset, scan_list
 
     dataset = open_dataset(kind, root)
     lists = [dataset.list_path(split) for split in SPLITS]
     if not any(path.is_file() for path in lists):
         return [f"config key dataset.root: {root} holds no {kind} dataset: "
                 f"{', '.join(str(p.relative_to(root)) for p in lists)} missing"]
-    problems = []
-    for split in SPLITS:
-        try:
-            dataset.id_lines(split)
-        except DatasetError as error:
-            problems.append(f"config key dataset.root: {error}")
-    return problems
+    return [f"config key dataset.root: {problem}" for split in SPLITS for problem in scan_list(dataset, split)[1]]
 
 
 def _trunk_init_problems(config: dict, base_dir: Path) -> list[str]:

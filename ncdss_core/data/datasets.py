@@ -260,25 +260,38 @@ def scan_image(dataset: Dataset, image_id: str, split: str) -> list[Problem]:
     return problems
 
 
+def scan_list(dataset: Dataset, split: str) -> tuple[list[tuple[int, str]] | None, list[Problem]]:
+    """A split's list on its own (what the config check reads too, before any job): its entries
+    without repeats (None when it cannot be read: missing, empty, not UTF-8, an id that is not a
+    plain file name) and the problems, each naming the file (and line)."""
+    try:
+        entries = dataset.id_lines(split)
+    except DatasetError as error:
+        path, _, message = str(error).partition(": ")
+        return None, [Problem(path, message)]
+    problems, unique = [], []
+    first_line: dict[str, int] = {}
+    for line, image_id in entries:
+        if image_id in first_line:
+            problems.append(Problem(f"{dataset.list_path(split)}:{line}",
+                                    f"id {image_id} listed twice (first on line {first_line[image_id]})"))
+            continue
+        first_line[image_id] = line
+        unique.append((line, image_id))
+    return unique, problems
+
+
 def scan(dataset: Dataset, splits: tuple[str, ...] = SPLITS) -> tuple[list[Problem], dict]:
     """Check every listed image; return the problems and a summary (counts per split)."""
     problems: list[Problem] = []
     summary: dict = {"kind": dataset.kind, "root": str(dataset.root), "splits": {}}
     for split in splits:
-        try:
-            entries = dataset.id_lines(split)
-        except DatasetError as error:
-            path, _, message = str(error).partition(": ")
-            problems.append(Problem(path, message))
+        unique, list_problems = scan_list(dataset, split)
+        problems.extend(list_problems)
+        if unique is None:
             continue
-        ids = [image_id for _, image_id in entries]
-        first_line: dict[str, int] = {}
-        for line, image_id in entries:
-            if image_id in first_line:
-                problems.append(Problem(f"{dataset.list_path(split)}:{line}",
-                                        f"id {image_id} listed twice (first on line {first_line[image_id]})"))
-                continue
-            first_line[image_id] = line
+        ids = list(dataset.ids(split))
+        for _, image_id in unique:
             problems.extend(scan_image(dataset, image_id, split))
         summary["splits"][split] = {
             "images": len(ids),
