@@ -1,6 +1,6 @@
 """Preemption: a training killed with SIGKILL in the middle of an epoch, then rerun as Snakemake
 reruns it, continues from its resume file and ends with the same bytes as the uninterrupted run
-(the test run's tiny run). Done for the base model and for EUMS."""
+(the test run's tiny run). Done for the ICD network, the base model and EUMS."""
 
 import hashlib
 import shutil
@@ -20,7 +20,8 @@ def digests(directory: Path) -> dict[str, str]:
             for p in sorted(directory.iterdir()) if p.name != "provenance.json"}
 
 
-@pytest.mark.parametrize("output", ["results/base/fold0/full/rep0/model", "results/finetune/fold0/full/rep0/eums/model"])
+@pytest.mark.parametrize("output", ["results/weak/fold0/icd_model", "results/base/fold0/full/rep0/model",
+                                    "results/finetune/fold0/full/rep0/eums/model"])
 def test_a_killed_training_resumes_to_the_bytes_of_an_uninterrupted_one(output, tiny_run, tmp_path):
     work = Path(shutil.copytree(tiny_run, tmp_path / "work", symlinks=True))
     uninterrupted = digests(tiny_run / output)
