@@ -64,6 +64,9 @@ class Stage:
         self.logger: logging.Logger = setup_logging(smk.log[0] if len(smk.log) else None)
         sys.excepthook = self._log_failure
         set_threads(self.threads)
+        if self.params.get("max_iterations_per_epoch") is not None:  # a training (compute.max_iterations_per_epoch)
+            from ncdss_core.train.loop import cap_iterations
+            cap_iterations(self.params.get("max_iterations_per_epoch"))
         self.seed: int | None = self.params.get("seed")
         if self.seed is not None:
             seed_everything(self.seed)

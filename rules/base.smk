@@ -20,6 +20,7 @@ rule base_model:
         model=tracked("model"),
         base=base_params,
         amp=tracked("compute.amp"),
+        max_iterations_per_epoch=tracked("compute.max_iterations_per_epoch"),
         per_epoch=per_epoch_evaluation,
         seed=replicate_seed,
     script:

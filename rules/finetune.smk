@@ -28,6 +28,7 @@ rule finetune:
         finetune=finetune_params,
         supervision=run_supervision,
         amp=tracked("compute.amp"),
+        max_iterations_per_epoch=tracked("compute.max_iterations_per_epoch"),
         per_epoch=per_epoch_evaluation,
         seed=replicate_seed,
     script:

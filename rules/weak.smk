@@ -14,6 +14,7 @@ rule pretrain_icd_trunk:
     params:
         width=tracked("weak.model.width"),
         pretrain=tracked("weak.pretrain"),
+        max_iterations_per_epoch=tracked("compute.max_iterations_per_epoch"),
         seed=tracked("seed"),
     script:
         "../workflow_scripts/pretrain_icd_trunk.py"
@@ -39,6 +40,7 @@ rule train_icd:
         model=tracked("weak.model"),
         train=tracked("weak.train"),
         amp=tracked("compute.amp"),
+        max_iterations_per_epoch=tracked("compute.max_iterations_per_epoch"),
         seed=tracked("seed"),
         dataset=dataset_params(),
     script:

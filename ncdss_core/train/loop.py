@@ -22,11 +22,16 @@ selection so far, the global RNGs, and the state of every part that has one: `ba
 `on_epoch_start`, the precision's scaler, with `state_dict`/`load_state_dict`), and a run that
 finds its file continues after the last saved epoch. `NCDSS_FAULT_KILL_AT=EPOCH:ITERATION` kills
 the process there with SIGKILL (fault injection for the resume tests).
+
+`compute.max_iterations_per_epoch` (0: every batch) ends each epoch after that many iterations: a
+shortened training at full size, for measuring (`make rehearsal`), never for results. The stage
+sets it for its process from the rule's param (`cap_iterations`).
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import math
 import os
@@ -48,6 +53,19 @@ Batches = Callable[[int], Iterable[Any]]  # epoch -> that epoch's batches
 Select = Callable[[nn.Module], float]  # higher is better
 EpochHook = Callable[[int], None]
 Measure = Callable[[int], Mapping[str, Any]]
+
+
+# compute.max_iterations_per_epoch of this process, set by the stage from its rule's param; 0: no cap
+_iteration_cap = 0
+
+
+def cap_iterations(max_iterations_per_epoch: int) -> None:
+    """End every epoch of the trainings of this process after `max_iterations_per_epoch`
+    iterations (0: run every batch)."""
+    global _iteration_cap
+    if int(max_iterations_per_epoch) < 0:
+        raise ValueError(f"compute.max_iterations_per_epoch: must be >= 0, got {max_iterations_per_epoch}")
+    _iteration_cap = int(max_iterations_per_epoch)
 
 
 class Step(Protocol):
@@ -155,7 +173,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, schedule: Schedule, 
         rate = schedule.apply(optimizer, epoch)
         model.train()
         started, means = time.monotonic(), _LossMeans()
-        for iteration, batch in enumerate(batches(epoch)):
+        for iteration, batch in enumerate(itertools.islice(batches(epoch), _iteration_cap or None)):
             if kill_at == (epoch, iteration):
                 os.kill(os.getpid(), signal.SIGKILL)
             batch = to_device(batch, device)
