@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ncdss_core.data.files import read_grey_png, write_ids, write_label_png
+from ncdss_core.data.files import id_path, read_grey_png, write_ids, write_label_png
 from ncdss_core.data.transforms import resize_label, val_image
 from ncdss_core.discovery.settings import BaseRemovalSettings
 from ncdss_core.discovery.training import new_model
@@ -100,7 +100,7 @@ def remove_base_shard(base_model: SegModel, feature_model: SegModel, dataset: An
     feature_model.eval()
     kept, vectors, dropped = [], [], {}
     for image_id in progress(ids, len(ids), "base removal", get_logger("discovery"), every_seconds=30):
-        sal_path = Path(saliency_dir) / f"{image_id}.png"
+        sal_path = id_path(saliency_dir, image_id, ".png")
         if not sal_path.is_file():  # the saliency stage drops images with almost no salient area
             dropped[image_id] = "no saliency map"
             continue
@@ -110,8 +110,8 @@ def remove_base_shard(base_model: SegModel, feature_model: SegModel, dataset: An
             saliency = resize_label(saliency, image.shape[:2])
         probs = torch.softmax(predict_logits(base_model, image, size, image.shape[:2]), dim=0)
         removal = base_removal(probs, saliency, threshold)
-        write_label_png(out / "high_base" / f"{image_id}.png", removal.high_base)
-        write_label_png(out / "novel" / f"{image_id}.png", removal.novel_mask.astype(np.uint8))
+        write_label_png(id_path(out / "high_base", image_id, ".png"), removal.high_base)
+        write_label_png(id_path(out / "novel", image_id, ".png"), removal.novel_mask.astype(np.uint8))
         if not keep_novel(removal.novel_mask, min_fraction):
             dropped[image_id] = f"novel mask {removal.novel_mask.mean():.4f} of the image <= {min_fraction}"
             continue

@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
-from ncdss_core.data.files import read_label_png, write_ids, write_label_png
+from ncdss_core.data.files import id_path, read_label_png, write_ids, write_label_png
 from ncdss_core.data.folds import label_space, to_finetune_labels
 from ncdss_core.discovery.settings import ClusteringSettings
 from ncdss_core.evaluation.metrics import ConfusionMatrix, discovery_scores
@@ -121,10 +121,10 @@ def write_pseudo_labels(dataset: Any, fold: int, removal_dirs: Sequence[str | Pa
     ids = sorted(assignments)
     for image_id in progress(ids, len(ids), "pseudo-labels", get_logger("discovery"), every_seconds=30):
         directory = where[image_id]
-        high_base = read_label_png(directory / "high_base" / f"{image_id}.png")
-        novel = read_label_png(directory / "novel" / f"{image_id}.png")
+        high_base = read_label_png(id_path(directory / "high_base", image_id, ".png"))
+        novel = read_label_png(id_path(directory / "novel", image_id, ".png"))
         label = fuse(high_base, novel, assignments[image_id], num_base)
-        write_label_png(out / f"{image_id}.png", label)
+        write_label_png(id_path(out, image_id, ".png"), label)
         cm.update(to_finetune_labels(dataset.read_label(image_id, "trainaug"), dataset.kind, fold), label)
     write_ids(out / "novel.txt", ids)
     quality = discovery_scores(cm, num_base, num_novel, k, matching).as_dict()

@@ -93,13 +93,9 @@ _BUILT_BY_HAND = re.compile(r"""(/\s*f["']\{[^}]+\}\.(png|jpe?g|xml)["'])|(,\s*f
                             r"""|(\+\s*["']\.(png|jpe?g|xml)["'])""")
 SOURCES = sorted(p.relative_to(REPO).as_posix() for folder in ("ncdss_core", "workflow_scripts")
                  for p in (REPO / folder).rglob("*.py"))
-# ncdss_core/discovery/ is being restructured; its per-image paths move to id_path with it
-PENDING = {"ncdss_core/discovery/base_removal.py", "ncdss_core/discovery/clustering.py"}
 
 
-@pytest.mark.parametrize("source", [
-    pytest.param(s, marks=pytest.mark.xfail(strict=True, reason="per-image paths built by hand, not yet through id_path"))
-    if s in PENDING else s for s in SOURCES])
+@pytest.mark.parametrize("source", SOURCES)
 def test_no_per_image_path_is_built_by_hand(source):
     lines = [f"{source}:{n}: {line.strip()}" for n, line in enumerate((REPO / source).read_text().splitlines(), 1)
              if _BUILT_BY_HAND.search(line)]
