@@ -6,7 +6,7 @@ CORES ?= 2
 
 SNAKEMAKE := $(VENV)/bin/snakemake --cores $(CORES)
 
-.PHONY: setup run reproduce replicates test lint clean
+.PHONY: setup run reproduce replicates test lint clean rehearsal
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
@@ -48,6 +48,16 @@ lint: setup
 # on an otherwise idle machine). BENCH_ARGS: e.g. --quick, --dag-baseline REV, --sections dag,noop.
 bench: setup
 	$(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
+
+# The README's VOC overlay at full size (ResNet-50 DeepLabV3 at 512 px, VGG16 LargeFOV at 321 px,
+# 24 shards) over the whole DAG on CPU, report included, on generated images at VOC's size, the
+# trainings shortened by config/rehearsal.yaml alone, then the data rules in the COCO-20^i layout
+# (benchmarks/rehearsal.sh). Writes the per-rule table (REHEARSAL/rehearsal.md) from the run's
+# benchmark files and the figures the profile test reads (benchmarks/rehearsal.json); about 45
+# minutes on 2 cores. docs/cluster.md, "Rehearsal at full size".
+REHEARSAL ?= results-rehearsal
+rehearsal: setup
+	CORES=$(CORES) benchmarks/rehearsal.sh $(REHEARSAL) benchmarks/rehearsal.json
 
 clean:
 	rm -rf results .snakemake

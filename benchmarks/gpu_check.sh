@@ -5,7 +5,12 @@
 #     the script checks that the training records name cuda as their device;
 #  2. training images/s of the paper's model (resnet50 DeepLab, 512 px, batch 8) with the data
 #     path on (VOC-size JPEGs, and their array store) and with synthetic in-memory batches, with
-#     and without amp (benchmarks/gpu_throughput.py).
+#     and without amp (benchmarks/gpu_throughput.py);
+#  3. the rehearsal (benchmarks/rehearsal.sh, `make rehearsal` on CPU): the README's VOC overlay at
+#     full size over the whole DAG, the trainings shortened by config/rehearsal.yaml, on cuda; its
+#     table (rehearsal.md) gives per rule the host memory, the GPU memory the job's tensors took
+#     (torch's peak allocation, recorded in provenance) and the seconds per image or iteration.
+#     REHEARSAL_OUT=DIR keeps it (default: a temporary directory, the table printed).
 # Without a GPU it says so and exits 0.
 #
 #   benchmarks/gpu_check.sh              PYTHON=... to use another interpreter than .venv
@@ -47,4 +52,11 @@ EOF
 echo "== 2. training throughput: resnet50 DeepLab, 512 px, batch 8"
 "$python" "$repo/benchmarks/gpu_throughput.py" --device cuda --arch resnet50 --size 512 --batch 8 \
     --iterations 20 --warmup 5 --workers "$(( cores < 8 ? cores : 8 ))" --work "$work"
+echo "== 3. the rehearsal on cuda: README's VOC overlay at full size, config/rehearsal.yaml"
+started=$SECONDS
+rehearsal=${REHEARSAL_OUT:-$work/rehearsal}
+PYTHON="$python" CORES="$cores" "$repo/benchmarks/rehearsal.sh" "$rehearsal" > "$work/rehearsal.log" 2>&1 ||
+    { tail -n 60 "$work/rehearsal.log"; echo "gpu_check: the rehearsal failed on cuda"; exit 1; }
+cat "$rehearsal/rehearsal.md"
+echo "rehearsal: done in $((SECONDS - started))s"
 echo "gpu_check: done in ${SECONDS}s"

@@ -201,6 +201,9 @@ class Stage:
             self.logger.info("metrics%s: %s", f" of {self.output[output]}" if len(self.output) > 1 else "",
                              dict(metrics))
         directory = self._builds[output] if self._builds else Path(self.output[output])
+        if (self._device or "cpu").startswith("cuda"):  # what the job's tensors took on the GPU (make rehearsal)
+            import torch
+            extra = {**(extra or {}), "gpu_peak_memory_mb": round(torch.cuda.max_memory_allocated() / 2**20)}
         path = write_provenance(directory, stage=self.rule, params={**self.recorded_params(), **(params or {})},
                                 inputs=self.recorded_inputs(), artifact_path=os.fspath(self.output[output]),
                                 seed=self.seed, device=self._device or "cpu", started=self.started,

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The real-size rehearsal (`make rehearsal`; benchmarks/gpu_check.sh runs it on cuda): the README's
+# VOC overlay over the whole DAG, report included, on generated images at VOC's size in the VOC
+# layout, the trainings shortened by config/rehearsal.yaml alone; then the data rules on the same
+# images in the COCO-20^i layout; then the per-rule table (DIR/rehearsal.md, DIR/measured.json)
+# from the run's benchmark files and provenance records. See benchmarks/rehearsal.py.
+#
+#   benchmarks/rehearsal.sh DIR [RECORD]    RECORD: also copy measured.json there
+#   env: PYTHON (default .venv/bin/python), CORES (2), MEM_MB (24000: the jobs' mem_mb side by
+#        side), TRAIN (96) and VAL (24) images
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+python=${PYTHON:-$repo/.venv/bin/python}
+snakemake=$(dirname "$python")/snakemake
+out=$(mkdir -p "$1" && cd "$1" && pwd)
+record=${2:-}
+run=("$snakemake" -s "$repo/Snakefile" --cores "${CORES:-2}" --resources "mem_mb=${MEM_MB:-24000}")
+
+cd "$repo"
+"$python" -m benchmarks.rehearsal prepare "$out" --train "${TRAIN:-96}" --val "${VAL:-24}"
+uptime > "$out/load.txt"
+date -u +%FT%TZ > "$out/started.txt"
+"${run[@]}" --configfile "$out/voc.yaml" "$repo/config/rehearsal.yaml" --directory "$out/voc-run"
+"${run[@]}" --configfile "$out/voc.yaml" "$repo/config/rehearsal.yaml" --directory "$out/voc-run" \
+    --report "$out/voc-run/report.html"
+"${run[@]}" --configfile "$out/coco.yaml" "$repo/config/rehearsal.yaml" --directory "$out/coco-run" \
+    --until splits superpixels saliency
+uptime >> "$out/load.txt"
+"$python" -m benchmarks.rehearsal table "$out" ${record:+--record "$record"}
