@@ -75,10 +75,21 @@ def resize_label(label: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(label), (w, h), interpolation=cv2.INTER_NEAREST)
 
 
+# the normalised value of each uint8 level per channel, computed as normalize_image's formula
+# computes it per pixel (the same float32 operations): (3, 256)
+_LEVELS = np.ascontiguousarray(((np.arange(256, dtype=np.float32)[:, None] / 255.0 - _MEAN) / _STD).T)
+
+
 def normalize_image(image: np.ndarray) -> torch.Tensor:
-    """uint8 HxWx3 RGB -> normalised float32 CxHxW (contiguous)."""
-    x = (image.astype(np.float32) / 255.0 - _MEAN) / _STD
-    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+    """uint8 HxWx3 RGB -> normalised float32 CxHxW (contiguous): (x / 255 - mean) / std in float32,
+    looked up per channel in a table of the 256 levels (three times faster, the same bytes)."""
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        x = (image.astype(np.float32) / 255.0 - _MEAN) / _STD
+        return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+    out = np.empty((3, *image.shape[:2]), np.float32)
+    for channel in range(3):
+        np.take(_LEVELS[channel], image[..., channel], out=out[channel])
+    return torch.from_numpy(out)
 
 
 def train_pair(image: np.ndarray, label: np.ndarray, size: int, rng: np.random.Generator,

@@ -26,7 +26,7 @@ from ncdss_core.data.files import id_path, read_grey_png, write_ids, write_label
 from ncdss_core.data.transforms import resize_label, val_image
 from ncdss_core.discovery.settings import BaseRemovalSettings
 from ncdss_core.discovery.training import new_model
-from ncdss_core.evaluation.evaluate import predict_logits
+from ncdss_core.evaluation.evaluate import predict_logits, resize_logits
 from ncdss_core.io.atomic import atomic_write_json
 from ncdss_core.models.segmodel import ModelSettings, SegModel
 from ncdss_core.runtime import get_logger, progress
@@ -93,7 +93,8 @@ def remove_base_shard(base_model: SegModel, feature_model: SegModel, dataset: An
                       saliency_dir: str | Path, out_dir: str | Path, size: int,
                       settings: BaseRemovalSettings) -> dict[str, Any]:
     """Base removal, size filter and prototypes for the novel images of one shard, the network
-    input `size` (model.input_size)."""
+    input `size` (model.input_size). When `feature_model` is the base model itself, one forward
+    pass gives both its prediction and the prototype features (the same numbers as two)."""
     threshold, min_fraction = settings.threshold, settings.min_novel_fraction
     out = Path(out_dir)
     base_model.eval()
@@ -108,14 +109,24 @@ def remove_base_shard(base_model: SegModel, feature_model: SegModel, dataset: An
         saliency = read_grey_png(sal_path)
         if saliency.shape != image.shape[:2]:
             saliency = resize_label(saliency, image.shape[:2])
-        probs = torch.softmax(predict_logits(base_model, image, size, image.shape[:2]), dim=0)
+        features = None
+        if feature_model is base_model:  # features from the base model: one forward pass gives both
+            device = next(base_model.parameters()).device
+            logits, features = base_model.logits_and_features(val_image(image, size).unsqueeze(0).to(device))
+            logits = resize_logits(logits, image.shape[:2])[0].cpu()
+        else:
+            logits = predict_logits(base_model, image, size, image.shape[:2])
+        probs = torch.softmax(logits, dim=0)
         removal = base_removal(probs, saliency, threshold)
         write_label_png(id_path(out / "high_base", image_id, ".png"), removal.high_base)
         write_label_png(id_path(out / "novel", image_id, ".png"), removal.novel_mask.astype(np.uint8))
         if not keep_novel(removal.novel_mask, min_fraction):
             dropped[image_id] = f"novel mask {removal.novel_mask.mean():.4f} of the image <= {min_fraction}"
             continue
-        features = feature_model.features(val_image(image, size).unsqueeze(0))[0]
+        if features is None:
+            device = next(feature_model.parameters()).device
+            features = feature_model.features(val_image(image, size).unsqueeze(0).to(device))
+        features = features[0].cpu()
         mask = resize_label(removal.novel_mask.astype(np.uint8), size)
         vectors.append(prototype(features, mask))
         kept.append(image_id)

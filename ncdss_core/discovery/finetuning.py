@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from ncdss_core.data.decoded import DecodedArrays
 from ncdss_core.data.files import read_ids, write_ids
 from ncdss_core.data.folds import label_space
 from ncdss_core.data.labels import base_label_reader, image_reader, pseudo_label_reader, truth_reader
@@ -118,15 +119,16 @@ def train_finetune_model(dataset: Any, run: FinetuneRun, inputs: FinetuneInputs,
     base_ids = inputs.base_ids
     if run.supervision == "weak":
         base_ids = with_weak_labels(base_ids, inputs.weak_labels)
-    streams = {"base": SegTrainSet(base_ids, images, base_reader, size, seed, 0)}
+    decoded = DecodedArrays()  # one memory bound for the training's streams
+    streams = {"base": SegTrainSet(base_ids, images, base_reader, size, seed, 0, decoded=decoded)}
     hook: Reassignment | None = None
     step: Any = supervised_step
     if not variant.entropy_ranking:
-        streams["novel"] = SegTrainSet(inputs.novel_ids, images, pseudo, size, seed, 1)
+        streams["novel"] = SegTrainSet(inputs.novel_ids, images, pseudo, size, seed, 1, decoded=decoded)
     else:
         if inputs.clean_ids is None or inputs.unclean_ids is None:
             raise ValueError(f"{variant.name}: entropy ranking needs the clean and unclean splits")
-        streams["clean"] = SegTrainSet(inputs.clean_ids, images, pseudo, size, seed, 1)
+        streams["clean"] = SegTrainSet(inputs.clean_ids, images, pseudo, size, seed, 1, decoded=decoded)
         step = clean_step  # without self-training: ½ (CE_base + CE_clean)
         if run.self_training is not None:
             st = run.self_training
@@ -136,7 +138,8 @@ def train_finetune_model(dataset: Any, run: FinetuneRun, inputs: FinetuneInputs,
             streams["unclean"] = SegTrainSet(inputs.unclean_ids, images,
                                              truth_reader(dataset, fold) if with_truth else None,
                                              size, seed, 2, strong=Jitter(*st.strong_jitter),
-                                             read_pseudo=pseudo if reads_pseudo_labels(st.self_training_classes) else None)
+                                             read_pseudo=pseudo if reads_pseudo_labels(st.self_training_classes) else None,
+                                             decoded=decoded)
             teacher = make_teacher(model, reinit=st.reinit_heads).to(device)
             step = EUMSStep(teacher=teacher, momentum=st.ema_momentum, threshold=st.confidence_threshold,
                             rampup_coefficient=st.rampup_coefficient, rampup_length=st.rampup_length,

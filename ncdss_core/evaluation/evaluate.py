@@ -38,15 +38,26 @@ from ncdss_core.runtime import get_logger, progress
 CHECKPOINTS = (("selected", "model.pt"), ("last", "last.pt"))
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict_logits(model: SegModel, image: np.ndarray, size: int,
                    out_hw: tuple[int, int] | None = None) -> torch.Tensor:
     """Logits (C, h, w) of one RGB uint8 image: resized to size x size, then to `out_hw` if given."""
     device = next(model.parameters()).device
-    logits = model(val_image(image, size).unsqueeze(0).to(device))
+    return resize_logits(model(val_image(image, size).unsqueeze(0).to(device)), out_hw)[0].cpu()
+
+
+def resize_logits(logits: torch.Tensor, out_hw: tuple[int, int] | None) -> torch.Tensor:
+    """Logits (N, C, h, w) upsampled bilinearly to `out_hw` (as they are when None or the same)."""
     if out_hw is not None and tuple(out_hw) != tuple(logits.shape[-2:]):
         logits = F.interpolate(logits, size=tuple(out_hw), mode="bilinear", align_corners=False)
-    return logits[0].cpu()
+    return logits
+
+
+def class_map(logits: torch.Tensor) -> np.ndarray:
+    """`logits.argmax(0).numpy()` of logits (C, h, w), the classes made the innermost dimension
+    first: torch's CPU argmax over the outermost one is twice as slow. The same classes (argmax
+    is exact and returns the first maximum whatever the layout)."""
+    return logits.permute(1, 2, 0).contiguous().argmax(-1).numpy()
 
 
 def confusion(model: SegModel, dataset: Any, ids: Sequence[str], split: str,
@@ -61,9 +72,9 @@ def confusion(model: SegModel, dataset: Any, ids: Sequence[str], split: str,
         image = dataset.read_image(image_id, split)
         gt = gt_fn(dataset.read_label(image_id, split))
         if at_original:
-            pred = predict_logits(model, image, size, gt.shape).argmax(0).numpy()
+            pred = class_map(predict_logits(model, image, size, gt.shape))
         else:
-            pred = predict_logits(model, image, size).argmax(0).numpy()
+            pred = class_map(predict_logits(model, image, size))
             gt = resize_label(gt, size)
         cm.update(gt, pred)
     return cm

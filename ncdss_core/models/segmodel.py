@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import BasicBlock, ResNet, resnet50
 from torchvision.models.segmentation.deeplabv3 import ASPP, DeepLabHead
 
+from ncdss_core.models.kernels import MaxPool2d, upsample_bilinear
 from ncdss_core.settings import Settings
 
 # Backbone stages `model.trainable_backbone` names. Reference ft_layer: conv1, bn1 and layer1-2 are
@@ -128,17 +128,21 @@ def _dilate_layer(layer: nn.Sequential, dilation: int) -> None:
 
 
 def build_backbone(spec: ModelSpec) -> tuple[ResNet, int]:
-    """A dilated (OS8) ResNet without its fc, and its output channels."""
+    """A dilated (OS8) ResNet without its fc, and its output channels; its stem's max pool is
+    models.kernels.MaxPool2d (the same numbers, a faster CPU forward)."""
     if spec.arch == "resnet50":
         net = resnet50(weights=None, replace_stride_with_dilation=[False, True, True])
         net.fc = nn.Identity()
-        return net, 2048
-    if spec.arch == "small":
+        channels = 2048
+    elif spec.arch == "small":
         net = _NarrowResNet(spec.widths, spec.blocks)
         _dilate_layer(net.layer3, 2)
         _dilate_layer(net.layer4, 4)
-        return net, spec.widths[3] * BasicBlock.expansion
-    raise ValueError(f"model.arch: unknown architecture {spec.arch!r} (small, resnet50)")
+        channels = spec.widths[3] * BasicBlock.expansion
+    else:
+        raise ValueError(f"model.arch: unknown architecture {spec.arch!r} (small, resnet50)")
+    net.maxpool = MaxPool2d(kernel_size=3, stride=2, padding=1)
+    return net, channels
 
 
 def build_head(in_channels: int, spec: ModelSpec) -> nn.Sequential:
@@ -158,7 +162,8 @@ def _backbone_features(backbone: ResNet, x: torch.Tensor) -> torch.Tensor:
 
 
 class SegModel(nn.Module):
-    """backbone -> DeepLabHead -> bilinear upsampling to the input size (SimpleSegmentationModel)."""
+    """backbone -> DeepLabHead -> bilinear upsampling to the input size (SimpleSegmentationModel;
+    the upsampling's CPU gradient through models.kernels, the same numbers)."""
 
     def __init__(self, spec: ModelSpec):
         super().__init__()
@@ -172,8 +177,13 @@ class SegModel(nn.Module):
         return _backbone_features(self.backbone, x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits = self.classifier(self.features(x))
-        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return self.logits_and_features(x)[0]
+
+    def logits_and_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`forward(x)` and the backbone features it was computed from, in one pass."""
+        features = self.features(x)
+        logits = self.classifier(features)
+        return upsample_bilinear(logits, x.shape[-2:]), features
 
     def train(self, mode: bool = True) -> "SegModel":
         """Backbone BN stays in eval mode always (reference `freeze_batchnorm: backbone`), unless

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ncdss_core.models.kernels import MaxPool2d
+
 
 @dataclass
 class Trunk:
@@ -37,9 +39,9 @@ def small_trunk(width: int, head_channels: int) -> Trunk:
     about half of the background on the object side (README, "Weakly-supervised seeds").
     The last conv has a bias and no BatchNorm, like VGG's conv5_3, so its channels can be sparse."""
     w = width
-    layers = [*_conv_bn(3, w), nn.MaxPool2d(3, 2, 1),
-              *_conv_bn(w, 2 * w), nn.MaxPool2d(3, 2, 1),
-              *_conv_bn(2 * w, 4 * w), *_conv_bn(4 * w, 4 * w), nn.MaxPool2d(3, 2, 1),
+    layers = [*_conv_bn(3, w), MaxPool2d(3, 2, 1),
+              *_conv_bn(w, 2 * w), MaxPool2d(3, 2, 1),
+              *_conv_bn(2 * w, 4 * w), *_conv_bn(4 * w, 4 * w), MaxPool2d(3, 2, 1),
               *_conv_bn(4 * w, 8 * w),
               nn.Conv2d(8 * w, 8 * w, 3, padding=1), nn.ReLU(inplace=True)]
     return Trunk(nn.Sequential(*layers), 8 * w, head_channels)
@@ -69,8 +71,8 @@ def vgg16_trunk(weights_path: str, head_channels: int) -> Trunk:
         features = net.features
     layers = list(features.children())[:30]  # drop pool5: the head adds its own
     for index in (4, 9, 16):
-        layers[index] = nn.MaxPool2d(3, 2, 1)
-    layers[23] = nn.MaxPool2d(3, 1, 1)
+        layers[index] = MaxPool2d(3, 2, 1)
+    layers[23] = MaxPool2d(3, 1, 1)
     for index in (24, 26, 28):
         conv = layers[index]
         conv.dilation, conv.padding = (2, 2), (2, 2)

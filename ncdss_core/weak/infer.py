@@ -71,7 +71,7 @@ def load_model(path: str | os.PathLike, device: str = "cpu") -> tuple[ICDNet, li
     return model, list(blob["classes"]), cfg
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def infer_image(model: ICDNet, rgb: np.ndarray, present: list[int], device: str = "cpu") -> dict[str, Any]:
     """CAM and top-down logits of the present output indices, at grid resolution (float32)."""
     h, w = rgb.shape[:2]

@@ -12,6 +12,7 @@ import copy
 import torch
 from torch import nn
 
+from ncdss_core.models.kernels import MaxPool2d
 from ncdss_core.models.trunks import Trunk
 from ncdss_core.weak.operators import bottom_up_scores
 
@@ -22,7 +23,7 @@ class ICDNet(nn.Module):
         c, h, k = trunk.channels, trunk.head_channels, num_classes
         self.num_classes = k
         self.trunk = trunk.features
-        self.pool5 = nn.MaxPool2d(3, 1, 1)
+        self.pool5 = MaxPool2d(3, 1, 1)
         self.pool5a = nn.AvgPool2d(3, 1, 1)  # padding counted in the average, as in MXNet
         self.fc6 = nn.Conv2d(c, h, 3, padding=1)
         self.fc7 = nn.Conv2d(h, h, 1)

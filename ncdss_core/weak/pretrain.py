@@ -93,7 +93,7 @@ def split_holdout(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
     return np.sort(order[n_hold:]), np.sort(order[:n_hold])
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def mean_average_precision(model: PretrainNet, images: Sequence[np.ndarray], labels: np.ndarray,
                            device: str = "cpu") -> float:
     """Mean over classes of the average precision on whole images (no augmentation)."""

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ncdss_core.data.decoded import DecodedArrays
 from ncdss_core.data.transforms import MEAN_RGB, normalize_image
 from ncdss_core.models.trunks import build_trunk
 from ncdss_core.settings import Settings
@@ -102,7 +103,8 @@ def augment(rgb: np.ndarray, sp: np.ndarray, crop: int, scales: Sequence[float],
 
 
 class ICDTrainData(Dataset):
-    """(image, multi-hot label, stride-8 superpixel ids) samples; files are read on demand."""
+    """(image, multi-hot label, stride-8 superpixel ids) samples; files are read on demand, and
+    kept for the next epoch (`data.decoded`)."""
 
     def __init__(self, ids: Sequence[str], labels: np.ndarray, read_image: Callable[[str], np.ndarray],
                  read_superpixels: Callable[[str], np.ndarray], cfg: TrainConfig, seed: int):
@@ -112,6 +114,7 @@ class ICDTrainData(Dataset):
         self.read_image, self.read_superpixels = read_image, read_superpixels
         self.cfg, self.seed = cfg, seed
         self.epoch = 0
+        self.decoded = DecodedArrays()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -120,7 +123,8 @@ class ICDTrainData(Dataset):
         # augmentation randomness from (seed, epoch, index): identical whatever the worker count
         rng = np.random.default_rng((self.seed, self.epoch, index))
         image_id = self.ids[index]
-        rgb, sp = augment(self.read_image(image_id), self.read_superpixels(image_id), self.cfg.crop,
+        rgb, sp = augment(self.decoded.read(self.read_image, image_id),
+                          self.decoded.read(self.read_superpixels, image_id), self.cfg.crop,
                           self.cfg.scales, self.cfg.flip, rng)
         return normalize_image(rgb), torch.from_numpy(self.labels[index]), torch.from_numpy(compact_ids(sp[::8, ::8]))
 
