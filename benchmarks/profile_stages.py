@@ -26,8 +26,12 @@ kept where the code keeps them (`data.decoded`), after one pass over the stream'
     .venv/bin/python -m benchmarks.profile_stages                      # every stage, table
     .venv/bin/python -m benchmarks.profile_stages --stages eums --ops  # + torch.profiler op table
     .venv/bin/python -m benchmarks.profile_stages --json after.json --compare before.json
+    .venv/bin/python -m benchmarks.profile_stages --merge after1.json after2.json after3.json --compare before.json
 
-`--compare FILE` prints the figures of an earlier `--json` run beside these (before / after).
+`--compare FILE` prints the figures of an earlier `--json` run beside these (before / after), and
+whether the stage made the same output (a digest of the weights after the same iterations, or of
+what the inference stage wrote). `--merge` measures nothing: it reports the median of several
+`--json` runs, e.g. before and after runs interleaved on a shared machine (benchmarks/RESULTS_profile.md).
 The last table estimates each rule's CPU seconds in `make run` from these figures and the
 default config's epochs and split sizes.
 """
@@ -683,14 +687,9 @@ def main(argv: list[str] | None = None) -> None:
                                           "(to compare runs, e.g. at --threads 1 and 2)")
     parser.add_argument("--compare", help="an earlier --json file: print before / after columns")
     parser.add_argument("--merge", nargs="+", metavar="JSON",
-                        help="only write --json: the median per part of these --json runs (interleaved repeats)")
+                        help="measure nothing: report the median per part of these --json runs (interleaved "
+                             "repeats), with --compare beside an earlier (merged) run")
     args = parser.parse_args(argv)
-    if args.merge:
-        if not args.json:
-            parser.error("--merge writes --json")
-        Path(args.json).write_text(json.dumps(merge_runs([json.loads(Path(f).read_text()) for f in args.merge]),
-                                              indent=1))
-        return
     stages = [s for s in args.stages.split(",") if s]
     unknown = set(stages) - set(STAGES)
     if unknown:
@@ -706,23 +705,31 @@ def main(argv: list[str] | None = None) -> None:
     seed_everything(int(inputs.cfg["seed"]))
     before = json.loads(Path(args.compare).read_text())["stages"] if args.compare else {}
     results: dict[str, dict[str, Any]] = {}
+    if args.merge:
+        merged = merge_runs([json.loads(Path(f).read_text()) for f in args.merge])["stages"]
+        stages = [stage for stage in STAGES if stage in merged]
     for stage in stages:
-        result = measure_stage(stage, inputs, args.clock, args.iterations, args.images, args.warmup,
-                               args.repeats, args.ops, Path(args.weights) if args.weights else None)
+        result = merged[stage] if args.merge else measure_stage(
+            stage, inputs, args.clock, args.iterations, args.images, args.warmup, args.repeats, args.ops,
+            Path(args.weights) if args.weights else None)
         results[stage] = result
         print(format_stage(result, before.get(stage)), flush=True)
-        if result["ops_table"]:
+        if result.get("ops_table"):
             print("```\n" + result["ops_table"] + "\n```\n", flush=True)
     estimates = job_estimates(results, inputs)
     old = dict((rule, seconds) for rule, _, seconds in job_estimates(before, inputs)) if before else {}
     if estimates:
         print("### Estimated CPU s per rule of `make run` (network work only)\n")
-        print("| rule | work | " + ("before s | after s |" if old else "CPU s |"))
-        print("|---|---|" + ("---|---|" if old else "---|"))
+        print("| rule | work | " + ("before s | after s | change |" if old else "CPU s |"))
+        print("|---|---|" + ("---|---|---|" if old else "---|"))
         for rule, how, seconds in estimates:
-            print(f"| {rule} | {how} | " + (f"{old[rule]:.0f} | {seconds:.0f} |" if rule in old else f"{seconds:.0f} |"))
+            print(f"| {rule} | {how} | " + (f"{old[rule]:.0f} | {seconds:.0f} | {seconds - old[rule]:+.0f} |"
+                                            if rule in old else f"{seconds:.0f} |"))
+        if old:
+            total_old, total = sum(old.values()), sum(s for _, _, s in estimates)
+            print(f"| **all** | | **{total_old:.0f}** | **{total:.0f}** | **{total - total_old:+.0f}** |")
         print()
-    if args.json:
+    if args.json:  # (merged: the medians, to --compare against later)
         Path(args.json).write_text(json.dumps(
             {"stages": {k: {kk: vv for kk, vv in v.items() if kk != "ops_table"} for k, v in results.items()},
              "argv": sys.argv[1:]}, indent=1))
