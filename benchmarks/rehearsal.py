@@ -33,6 +33,7 @@ import argparse
 import csv
 import io
 import json
+import math
 import os
 import platform
 import re
@@ -50,9 +51,11 @@ VOC_TO_COCO = {1: 5, 2: 2, 3: 15, 4: 9, 5: 40, 6: 6, 7: 3, 8: 16, 9: 57, 10: 20,
                14: 4, 15: 1, 16: 59, 17: 19, 18: 58, 19: 7, 20: 63}
 LONG_SIDE = 500
 # the real datasets the table extrapolates to: trainaug / train images, val images, and shards
-# (the README's 24 for VOC; docs/cluster.md's 250 for COCO, about 500 images per job)
+# (the README's 24 for VOC; docs/cluster.md's 250 for COCO, about 500 images per job). The novel
+# images clustering keeps: VOC as in the rehearsal; COCO-20^i at most every image (its folds hold a
+# quarter of the classes, person among them in fold 0)
 TARGETS = {"VOC trainaug": {"train": 10582, "val": 1449, "shards": 24},
-           "COCO-20^i train": {"train": 82081, "val": 40137, "shards": 250}}
+           "COCO-20^i train": {"train": 82081, "val": 40137, "shards": 250, "kept_fraction": 1.0}}
 
 
 # ---------------------------------------------------------------------------------------- prepare
@@ -182,13 +185,22 @@ PER_IMAGE = {"index_dataset": "all", "splits": "all", "superpixels": "all", "sal
              "seed_tables": "none", "report_tables": "none"}
 SHARDED = ("superpixels", "saliency", "icd_scores", "seeds", "crf", "base_removal")
 TRAININGS = ("pretrain_icd_trunk", "train_icd", "base_model", "finetune")
+GPU_RULES = ("pretrain_icd_trunk", "train_icd", "icd_scores", "base_model", "base_removal", "finetune", "ranking",
+             "evaluate", "report_figures")
 # config.yaml's training lengths (what the README's overlay runs) and batch sizes, per training
 MARGIN = 1.5
 # what grows with the dataset although no per-image array is kept (MB at the target size):
 # a training's decoded-array memory (ncdss_core.data.decoded.LIMIT_BYTES, one per training) and
 # clustering's prototype matrix (novel images x feature channels, float64, 4 copies in PCA's SVD)
 DECODED_MB = 1024
+# host memory of the CUDA context and libraries (cuBLAS, cuDNN) in a torch process on a GPU: an
+# allowance, not measured by a CPU run (benchmarks/gpu_check.sh's rehearsal measures it)
+CUDA_HOST_MB = 3000
 FEATURE_CHANNELS = 2048
+
+
+# benchmark files not under their rule's name (rules/evaluate.smk: seed_tables beside tables)
+BENCHMARK_RULES = {"tables/seeds": "seed_tables"}
 
 
 def _benchmark_rows(run: Path) -> dict[str, list[dict]]:
@@ -196,6 +208,7 @@ def _benchmark_rows(run: Path) -> dict[str, list[dict]]:
     root = run / "results" / "benchmarks"
     for path in sorted(root.rglob("*.tsv")):
         rule = path.relative_to(root).parts[0].removesuffix(".tsv")
+        rule = BENCHMARK_RULES.get(path.relative_to(root).with_suffix("").as_posix(), rule)
         with path.open() as f:
             rows = list(csv.DictReader(f, delimiter="\t"))
         if rows:
@@ -322,7 +335,11 @@ def measure(out: Path) -> dict:
             e.update(images=n, startup_cpu_s=round(a, 1), cpu_s_per_image=round(b, 3),
                      bytes_per_image=round(e["output_bytes"] / max(n * (1 if rule in SHARDED else len(jobs)), 1)))
         rules[rule] = e
-    return {"dataset": data, "images": images, "fractions": fractions, "rules": rules,
+    coco = {}
+    for rule, jobs in sorted(_benchmark_rows(out / "coco-run").items()):  # the COCO-20^i layout's data rules
+        coco[rule] = {"jobs": len(jobs), "peak_rss_mb": round(max(j["max_rss_mb"] for j in jobs)),
+                      "cpu_s_total": round(sum(j["cpu_s"] for j in jobs), 1)}
+    return {"dataset": data, "images": images, "fractions": fractions, "rules": rules, "coco_layout": coco,
             "machine": cpu_model(), "cores": os.cpu_count(),
             "started": (out / "started.txt").read_text().strip() if (out / "started.txt").exists() else None,
             "load": (out / "load.txt").read_text().split("\n") if (out / "load.txt").exists() else []}
@@ -372,18 +389,31 @@ def training_seconds(m: dict, rule: str, target: dict) -> dict | None:
 
 
 def growth_mb(m: dict, rule: str, target: dict) -> float:
-    """What a job of `rule` holds at the target size beyond its rehearsal peak (MB)."""
+    """What a job of `rule` holds at the target size beyond its rehearsal peak (MB); a GPU rule also
+    the CUDA libraries' host memory, which a CPU run does not load (CUDA_HOST_MB, not measured here)."""
+    cuda = CUDA_HOST_MB if rule in GPU_RULES else 0
     if rule in TRAININGS:
-        return DECODED_MB
+        return DECODED_MB + cuda
     if rule == "clustering":
-        return round(target["train"] * m["fractions"]["kept"] * FEATURE_CHANNELS * 8 * 4 / 1e6)
-    return 0.0
+        kept = target.get("kept_fraction") or m["fractions"]["kept"]
+        return round(target["train"] * kept * FEATURE_CHANNELS * 8 * 4 / 1e6)
+    return float(cuda)
 
 
 def required_mb(m: dict, rule: str) -> int:
     """The memory a job of `rule` needs at the largest target (COCO-20^i): (peak + growth) x MARGIN."""
     peak = m["rules"][rule]["peak_rss_mb"]
     return int(max((peak + growth_mb(m, rule, t)) * MARGIN for t in TARGETS.values()))
+
+
+def required_minutes(m: dict, rule: str) -> int | None:
+    """A CPU rule's runtime at the largest target: CPU seconds per job x MARGIN, in minutes rounded
+    up to 10 (at least 10). None for GPU rules: their time on a GPU is not measured on a CPU."""
+    if rule in GPU_RULES:
+        return None
+    jobs = [extrapolate(m, rule, t) for t in TARGETS.values()]
+    seconds = max((j["cpu_s"] for j in jobs if j), default=0)
+    return max(10, math.ceil(seconds * MARGIN / 60 / 10) * 10)
 
 
 def _fmt_bytes(n: float) -> str:
@@ -403,8 +433,8 @@ def table(out: Path) -> str:
              + " / ".join(x.split("load average:")[-1].strip() for x in m["load"] if x), "",
              "| rule | jobs | peak RSS MB | wall s (longest job) | CPU s/image | CPU s start-up | s/iteration "
              "| output/image | VOC: CPU s/job | VOC: output/job | COCO: CPU s/job | COCO: output/job "
-             "| mem_mb needed | GPU MB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| mem_mb needed | runtime needed (min) | GPU MB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for rule, e in m["rules"].items():
         voc = extrapolate(m, rule, TARGETS["VOC trainaug"])
         coco = extrapolate(m, rule, TARGETS["COCO-20^i train"])
@@ -418,7 +448,8 @@ def table(out: Path) -> str:
                  _fmt_bytes(e["bytes_per_image"]) if "bytes_per_image" in e else "",
                  str(voc["cpu_s"]) if voc else "", _fmt_bytes(voc["bytes"]) if voc else "",
                  str(coco["cpu_s"]) if coco else "", _fmt_bytes(coco["bytes"]) if coco else "",
-                 str(required_mb(m, rule)), str(e.get("gpu_peak_memory_mb", ""))]
+                 str(required_mb(m, rule)), str(required_minutes(m, rule) or "GPU"),
+                 str(e.get("gpu_peak_memory_mb", ""))]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Per job at the target size (VOC trainaug 10,582 + 1,449 val images in 24 shards, "
               "COCO-20^i train 82,081 + 40,137 val in 250): CPU s = start-up + CPU s/image x images per job, "
@@ -426,7 +457,14 @@ def table(out: Path) -> str:
               "every image of their kind); output = output/image x images per job. Trainings: "
               "s/iteration x iterations per epoch (longest stream / batch size) x epochs. mem_mb needed "
               f"= (peak RSS + what grows with the dataset) x {MARGIN}: + {DECODED_MB} MB for a training's "
-              "decoded arrays, + novel images x 2,048 x 8 B x 4 for clustering (COCO)."]
+              "decoded arrays, + kept novel images x 2,048 x 8 B x 4 for clustering (COCO: every image), + "
+              f"{CUDA_HOST_MB} MB of CUDA host memory for a GPU rule; runtime needed (CPU rules) = CPU s per "
+              f"job x {MARGIN}, in minutes rounded up to 10. Seconds are CPU seconds of one thread on this "
+              "machine, shared with other work (load above); a GPU rule's time on a GPU is not measured here."]
+    if m["coco_layout"]:
+        lines += ["", "The same images in the COCO-20^i layout (`kind: coco`, fold 2), data rules: "
+                  + "; ".join(f"{rule} {c['jobs']} job{'s' if c['jobs'] > 1 else ''}, peak {c['peak_rss_mb']} MB, "
+                              f"{c['cpu_s_total']} CPU s" for rule, c in m["coco_layout"].items()) + "."]
     text = "\n".join(lines) + "\n"
     (out / "rehearsal.md").write_text(text)
     (out / "measured.json").write_text(json.dumps(m, indent=1) + "\n")

@@ -1,0 +1,37 @@
+"""profiles/default/config.yaml against the rehearsal's measurements (benchmarks/rehearsal.json,
+written by `make rehearsal`: the README's VOC overlay at full size on CPU): every rule's `mem_mb`
+holds the peak RSS measured there, plus what grows with the dataset, times the margin, at the
+largest target (COCO-20^i train); see benchmarks/rehearsal.py, `required_mb`."""
+
+import json
+
+import yaml
+
+from benchmarks.rehearsal import CUDA_HOST_MB, DECODED_MB, MARGIN, TARGETS, growth_mb, required_mb
+from conftest import REPO
+
+MEASURED = json.loads((REPO / "benchmarks" / "rehearsal.json").read_text())
+PROFILE = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())["set-resources"]
+# rules the README's overlay does not run: the small trunk's pretraining (weak.model.init file
+# skips it) and the array store (dataset.array_store false)
+NOT_RUN = {"pretrain_icd_trunk", "array_store", "generate_dataset"}
+
+
+def test_the_rehearsal_ran_every_rule_of_the_profile_but_the_ones_the_overlay_skips():
+    assert set(PROFILE) - set(MEASURED["rules"]) == NOT_RUN
+    assert MEASURED["dataset"]["train"] >= 48 and MEASURED["dataset"]["widths"][1] == 500
+
+
+def test_every_rule_asks_for_its_measured_peak_plus_growth_times_the_margin():
+    short = {rule: (PROFILE[rule]["mem_mb"], required_mb(MEASURED, rule))
+             for rule in MEASURED["rules"] if PROFILE[rule]["mem_mb"] < required_mb(MEASURED, rule)}
+    assert not short, f"mem_mb below (peak + growth) x {MARGIN} (profile, needed): {short}"
+
+
+def test_the_sizing_adds_the_growth_it_names():
+    coco = TARGETS["COCO-20^i train"]
+    assert growth_mb(MEASURED, "base_model", coco) == DECODED_MB + CUDA_HOST_MB  # decoded arrays, CUDA
+    assert growth_mb(MEASURED, "clustering", coco) > 5000   # the prototype matrix of every COCO image
+    assert growth_mb(MEASURED, "crf", coco) == 0            # per-image stages stream
+    peak = MEASURED["rules"]["crf"]["peak_rss_mb"]
+    assert required_mb(MEASURED, "crf") == int(peak * MARGIN)
