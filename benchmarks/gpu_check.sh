@@ -55,7 +55,7 @@ echo "== 2. training throughput: resnet50 DeepLab, 512 px, batch 8"
 echo "== 3. the rehearsal on cuda: README's VOC overlay at full size, config/rehearsal.yaml"
 started=$SECONDS
 rehearsal=${REHEARSAL_OUT:-$work/rehearsal}
-PYTHON="$python" CORES="$cores" "$repo/benchmarks/rehearsal.sh" "$rehearsal" > "$work/rehearsal.log" 2>&1 ||
+PYTHON="$python" CORES="$cores" GPUS=1 "$repo/benchmarks/rehearsal.sh" "$rehearsal" > "$work/rehearsal.log" 2>&1 ||
     { tail -n 60 "$work/rehearsal.log"; echo "gpu_check: the rehearsal failed on cuda"; exit 1; }
 cat "$rehearsal/rehearsal.md"
 echo "rehearsal: done in $((SECONDS - started))s"

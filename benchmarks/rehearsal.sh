@@ -6,8 +6,12 @@
 # from the run's benchmark files and provenance records. See benchmarks/rehearsal.py.
 #
 #   benchmarks/rehearsal.sh DIR [RECORD]    RECORD: also copy measured.json there
-#   env: PYTHON (default .venv/bin/python), CORES (2), MEM_MB (24000: the jobs' mem_mb side by
-#        side), TRAIN (96) and VAL (24) images
+#   env: PYTHON (default .venv/bin/python), CORES (2), MEM_MB (26000: the jobs' mem_mb side by
+#        side: a training of up to 18000 beside an inference job of 7000; a larger request, as
+#        fine-tuning's, is capped to it and runs alone), TRAIN (96) and VAL (24) images.
+#        GPUS: at most that many GPU jobs at a time (gpu_check.sh: 1, so that each job's GPU
+#        figures are its own)
+#   An existing DIR is reused: only what is missing runs (remove DIR to measure again).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,7 +19,7 @@ python=${PYTHON:-$repo/.venv/bin/python}
 snakemake=$(dirname "$python")/snakemake
 out=$(mkdir -p "$1" && cd "$1" && pwd)
 record=${2:-}
-run=("$snakemake" -s "$repo/Snakefile" --cores "${CORES:-2}" --resources "mem_mb=${MEM_MB:-24000}")
+run=("$snakemake" -s "$repo/Snakefile" --cores "${CORES:-2}" --resources "mem_mb=${MEM_MB:-26000}" ${GPUS:+"gpu=$GPUS"})
 
 cd "$repo"
 "$python" -m benchmarks.rehearsal prepare "$out" --train "${TRAIN:-96}" --val "${VAL:-24}"
