@@ -51,8 +51,8 @@ bench: setup
 
 # The README's VOC overlay at full size (ResNet-50 DeepLabV3 at 512 px, VGG16 LargeFOV at 321 px,
 # 24 shards) over the whole DAG on CPU, report included, on generated images at VOC's size, the
-# trainings shortened by config/rehearsal.yaml alone, then the data rules in the COCO-20^i layout
-# (benchmarks/rehearsal.sh). Writes the per-rule table (REHEARSAL/rehearsal.md) from the run's
+# trainings shortened by config/rehearsal.yaml alone, then the data rules and the base model in the
+# COCO-20^i layout (benchmarks/rehearsal.sh). Writes the per-rule table (REHEARSAL/rehearsal.md) from the run's
 # benchmark files and the figures the profile test reads (benchmarks/rehearsal.json); about an
 # hour on 2 shared cores and 21 GB of memory. docs/cluster.md, "Rehearsal at full size".
 REHEARSAL ?= results-rehearsal

@@ -462,7 +462,7 @@ def table(out: Path) -> str:
               f"job x {MARGIN}, in minutes rounded up to 10. Seconds are CPU seconds of one thread on this "
               "machine, shared with other work (load above); a GPU rule's time on a GPU is not measured here."]
     if m["coco_layout"]:
-        lines += ["", "The same images in the COCO-20^i layout (`kind: coco`, fold 2), data rules: "
+        lines += ["", "The same images in the COCO-20^i layout (`kind: coco`, fold 2), the data rules and the base model: "
                   + "; ".join(f"{rule} {c['jobs']} job{'s' if c['jobs'] > 1 else ''}, peak {c['peak_rss_mb']} MB, "
                               f"{c['cpu_s_total']} CPU s" for rule, c in m["coco_layout"].items()) + "."]
     text = "\n".join(lines) + "\n"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The real-size rehearsal (`make rehearsal`; benchmarks/gpu_check.sh runs it on cuda): the README's
 # VOC overlay over the whole DAG, report included, on generated images at VOC's size in the VOC
-# layout, the trainings shortened by config/rehearsal.yaml alone; then the data rules on the same
-# images in the COCO-20^i layout; then the per-rule table (DIR/rehearsal.md, DIR/measured.json)
+# layout, the trainings shortened by config/rehearsal.yaml alone; then the data rules and the base
+# model on the same images in the COCO-20^i layout; then the per-rule table (DIR/rehearsal.md,
+# DIR/measured.json)
 # from the run's benchmark files and provenance records. See benchmarks/rehearsal.py.
 #
 #   benchmarks/rehearsal.sh DIR [RECORD]    RECORD: also copy measured.json there
@@ -29,6 +30,6 @@ date -u +%FT%TZ > "$out/started.txt"
 "${run[@]}" --configfile "$out/voc.yaml" "$repo/config/rehearsal.yaml" --directory "$out/voc-run" \
     --report "$out/voc-run/report.html"
 "${run[@]}" --configfile "$out/coco.yaml" "$repo/config/rehearsal.yaml" --directory "$out/coco-run" \
-    --until splits superpixels saliency
+    --until base_model superpixels saliency
 uptime >> "$out/load.txt"
 "$python" -m benchmarks.rehearsal table "$out" ${record:+--record "$record"}
