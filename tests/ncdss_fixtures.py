@@ -93,3 +93,27 @@ def finetune_inputs(base_ids, novel_ids, select_ids, pseudo_labels, clean_ids=No
 
     return FinetuneInputs(list(base_ids), list(novel_ids), list(select_ids), Path(pseudo_labels),
                           clean_ids, unclean_ids, weak_labels, base_model)
+
+
+def icd_toy_data(workers: int, seed: int = 5, second_region: bool = False):
+    """Twelve 41 x 47 images of two classes (a bright square in the red or the green channel), their
+    superpixel maps (the square, and with `second_region` a corner), and an ICD training config
+    small enough for a unit test: (ICDTrainData, TrainConfig)."""
+    from config_defaults import section
+
+    from ncdss_core.weak.trainer import ICDTrainData, TrainConfig
+
+    rng = np.random.default_rng(0)
+    images, superpixels = {}, {}
+    for i in range(12):
+        image = rng.integers(0, 60, (41, 47, 3)).astype(np.uint8)
+        image[10:30, 10:30, i % 2] = 250
+        sp = np.zeros((41, 47), np.int32)
+        sp[10:30, 10:30] = 1
+        if second_region:
+            sp[30:, :20] = 2
+        images[f"i{i}"], superpixels[f"i{i}"] = image, sp
+    labels = np.array([[1.0, 0.0] if i % 2 == 0 else [0.0, 1.0] for i in range(12)], np.float32)
+    cfg = TrainConfig.from_params({**section("weak.model", init="random", width=4, head_channels=8, dropout=0.5),
+                                   **section("weak.train", epochs=3, batch_size=4, crop=41, num_workers=workers)})
+    return ICDTrainData(list(images), labels, images.__getitem__, superpixels.__getitem__, cfg, seed=seed), cfg

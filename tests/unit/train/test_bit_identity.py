@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 from config_defaults import section
-from ncdss_fixtures import base_run, finetune_inputs, finetune_run, make_voc_dataset
+from ncdss_fixtures import base_run, finetune_inputs, finetune_run, icd_toy_data, make_voc_dataset
 from torch import nn
 
 import ncdss_core.discovery.finetuning as finetuning
@@ -34,7 +34,7 @@ from ncdss_core.evaluation.evaluate import predict_logits
 from ncdss_core.models.kernels import MaxPool2d
 from ncdss_core.models.segmodel import ModelSettings
 from ncdss_core.runtime import seed_everything
-from ncdss_core.weak.trainer import ICDTrainData, TrainConfig, build_icd_net, train_icd
+from ncdss_core.weak.trainer import TrainConfig, build_icd_net, train_icd
 
 torch.set_num_threads(1)
 MODEL = section("model", input_size=32, widths=[8, 8, 16, 16], head_channels=8, atrous_rates=[1, 2, 3])
@@ -75,19 +75,7 @@ def _eums(dataset, out, seed=3):
 
 
 def _icd(decoded_limit=None, seed=5):
-    rng = np.random.default_rng(0)
-    images, superpixels = {}, {}
-    for i in range(12):
-        image = rng.integers(0, 60, (41, 47, 3)).astype(np.uint8)
-        image[10:30, 10:30, i % 2] = 250
-        sp = np.zeros((41, 47), np.int32)
-        sp[10:30, 10:30] = 1
-        sp[30:, :20] = 2
-        images[f"i{i}"], superpixels[f"i{i}"] = image, sp
-    labels = np.array([[1.0, 0.0] if i % 2 == 0 else [0.0, 1.0] for i in range(12)], np.float32)
-    cfg = TrainConfig.from_params({**section("weak.model", init="random", width=4, head_channels=8, dropout=0.5),
-                                   **section("weak.train", epochs=3, batch_size=4, crop=41, num_workers=0)})
-    data = ICDTrainData(list(images), labels, images.__getitem__, superpixels.__getitem__, cfg, seed=seed)
+    data, cfg = icd_toy_data(0, seed=seed, second_region=True)
     if decoded_limit is not None:
         data.decoded = DecodedArrays(decoded_limit)
     torch.manual_seed(1)

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 from config_defaults import section
-from ncdss_fixtures import base_run, finetune_inputs, finetune_run, make_voc_dataset
+from ncdss_fixtures import base_run, finetune_inputs, finetune_run, icd_toy_data, make_voc_dataset
 
 from ncdss_core.data.datasets import open_dataset
 from ncdss_core.data.files import write_label_png
 from ncdss_core.discovery.base_training import BaseInputs, train_base_model
 from ncdss_core.discovery.finetuning import train_finetune_model
 from ncdss_core.train.resume import ResumeFile
-from ncdss_core.weak.trainer import ICDTrainData, TrainConfig, build_icd_net, train_icd
+from ncdss_core.weak.trainer import build_icd_net, train_icd
 
 torch.set_num_threads(1)
 MODEL = section("model", input_size=32, widths=[8, 8, 16, 16], head_channels=8, atrous_rates=[1, 2, 3])
@@ -82,19 +82,7 @@ def test_a_segmentation_training_gives_the_same_bytes_with_0_and_2_workers(datas
 
 
 def _icd_data(workers):
-    rng = np.random.default_rng(0)
-    images, superpixels = {}, {}
-    for i in range(12):
-        image = rng.integers(0, 60, (41, 47, 3)).astype(np.uint8)
-        image[10:30, 10:30, i % 2] = 250
-        sp = np.zeros((41, 47), np.int32)
-        sp[10:30, 10:30] = 1
-        images[f"i{i}"], superpixels[f"i{i}"] = image, sp
-    labels = np.array([[1.0, 0.0] if i % 2 == 0 else [0.0, 1.0] for i in range(12)], np.float32)
-    cfg = TrainConfig.from_params({**section("weak.model", init="random", width=4, head_channels=8, dropout=0.5),
-                                   **section("weak.train", epochs=3, batch_size=4, crop=41,
-                                             num_workers=workers)})
-    return ICDTrainData(list(images), labels, images.__getitem__, superpixels.__getitem__, cfg, seed=5), cfg
+    return icd_toy_data(workers)
 
 
 class _KeepResume(ResumeFile):
