@@ -30,19 +30,19 @@ COCO-20^i train (82,081 images, 250 shards).
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import json
 import math
 import os
-import platform
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import yaml
 from PIL import Image
+
+from ncdss_core.provenance.job_times import read_job_times
+from ncdss_core.provenance.record import cpu_model
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -199,24 +199,11 @@ CUDA_HOST_MB = 3000
 FEATURE_CHANNELS = 2048
 
 
-# benchmark files not under their rule's name (rules/evaluate.smk: seed_tables beside tables)
-BENCHMARK_RULES = {"tables/seeds": "seed_tables"}
-
-
 def _benchmark_rows(run: Path) -> dict[str, list[dict]]:
-    rules: dict[str, list[dict]] = {}
-    root = run / "results" / "benchmarks"
-    for path in sorted(root.rglob("*.tsv")):
-        rule = path.relative_to(root).parts[0].removesuffix(".tsv")
-        rule = BENCHMARK_RULES.get(path.relative_to(root).with_suffix("").as_posix(), rule)
-        with path.open() as f:
-            rows = list(csv.DictReader(f, delimiter="\t"))
-        if rows:
-            row = rows[-1]
-            number = lambda key: float(row[key]) if row.get(key) not in (None, "", "NA", "-") else 0.0  # noqa: E731
-            rules.setdefault(rule, []).append({"job": path.stem, "s": number("s"), "cpu_s": number("cpu_time"),
-                                               "max_rss_mb": number("max_rss"), "load": number("mean_load")})
-    return rules
+    """Per rule, its jobs' benchmark figures (`ncdss times`'s reading; a figure Snakemake could not
+    measure counts as 0)."""
+    jobs = read_job_times(run / "results" / "benchmarks").fillna(0.0)
+    return {rule: group.to_dict("records") for rule, group in jobs.groupby("rule")}
 
 
 def _records(run: Path) -> list[tuple[Path, dict]]:
@@ -298,7 +285,7 @@ def measure(out: Path) -> dict:
     for rule, jobs in sorted(bench.items()):
         mine = [(d, r) for d, r in records if r.get("stage") == rule]
         e: dict = {"jobs": len(jobs), "peak_rss_mb": round(max(j["max_rss_mb"] for j in jobs)),
-                   "s_max": round(max(j["s"] for j in jobs), 1), "s_total": round(sum(j["s"] for j in jobs), 1),
+                   "s_max": round(max(j["wall_s"] for j in jobs), 1), "s_total": round(sum(j["wall_s"] for j in jobs), 1),
                    "cpu_s_total": round(sum(j["cpu_s"] for j in jobs), 1),
                    "output_bytes": sum(_bytes(d) for d, _ in mine)}
         gpu = [r.get("extra", {}).get("gpu_peak_memory_mb") for _, r in mine]
@@ -328,7 +315,7 @@ def measure(out: Path) -> dict:
             loops = [(_loop_seconds(run / "logs" / rule / f"{j['job']}.log"), j) for j in jobs]
             if any(seconds for seconds, _ in loops):  # a job without a loop had no image; else the fit
                 loops = [(seconds or 0.0, j) for seconds, j in loops]
-                share = [min(1.0, j["cpu_s"] / j["s"]) if j["s"] else 1.0 for _, j in loops]
+                share = [min(1.0, j["cpu_s"] / j["wall_s"]) if j["wall_s"] else 1.0 for _, j in loops]
                 loop_cpu = [seconds * f for (seconds, _), f in zip(loops, share)]
                 a = float(np.median([max(j["cpu_s"] - c, 0.0) for c, (_, j) in zip(loop_cpu, loops)]))
                 b = sum(loop_cpu) / max(sum(x for x, _ in points), 1.0)
@@ -340,7 +327,7 @@ def measure(out: Path) -> dict:
         coco[rule] = {"jobs": len(jobs), "peak_rss_mb": round(max(j["max_rss_mb"] for j in jobs)),
                       "cpu_s_total": round(sum(j["cpu_s"] for j in jobs), 1)}
     return {"dataset": data, "images": images, "fractions": fractions, "rules": rules, "coco_layout": coco,
-            "machine": cpu_model(), "cores": os.cpu_count(),
+            "machine": cpu_model() or "unknown", "cores": os.cpu_count(),
             "started": (out / "started.txt").read_text().strip() if (out / "started.txt").exists() else None,
             "load": (out / "load.txt").read_text().split("\n") if (out / "load.txt").exists() else []}
 
@@ -469,16 +456,6 @@ def table(out: Path) -> str:
     (out / "rehearsal.md").write_text(text)
     (out / "measured.json").write_text(json.dumps(m, indent=1) + "\n")
     return text
-
-
-def cpu_model() -> str:
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ import pandas as pd
 
 # Snakemake's benchmark columns: wall seconds, peak RSS (MB), CPU seconds (user + system)
 COLUMNS = {"s": "wall_s", "max_rss": "max_rss_mb", "cpu_time": "cpu_s"}
+# benchmark files not under their rule's name (rules/evaluate.smk: seed_tables beside tables)
+RULE_OF_FILE = {"tables/seeds": "seed_tables"}
 
 
 def read_job_times(benchmarks_dir: str | Path) -> pd.DataFrame:
@@ -21,7 +23,8 @@ def read_job_times(benchmarks_dir: str | Path) -> pd.DataFrame:
     rows = []
     for path in sorted(root.rglob("*.tsv")):
         relative = path.relative_to(root)
-        rule = relative.parts[0] if len(relative.parts) > 1 else path.stem
+        rule = RULE_OF_FILE.get(relative.with_suffix("").as_posix(),
+                                relative.parts[0] if len(relative.parts) > 1 else path.stem)
         table = pd.read_csv(path, sep="\t")
         missing = set(COLUMNS) - set(table.columns)
         if missing or table.empty:

@@ -18,10 +18,11 @@ def test_jobs_are_summed_per_rule_longest_rule_first(tmp_path):
     bench(tmp_path / "crf" / "fold0_001.tsv", (14.0, 900, 25.0))
     bench(tmp_path / "pretrain_icd_trunk.tsv", (30.0, 1200, 29.0))
     bench(tmp_path / "tables" / "discovery.tsv", (1.0, 100, 0.5), (3.0, 100, 1.5), (2.0, 100, 1.0))
+    bench(tmp_path / "tables" / "seeds.tsv", (0.5, 90, 0.4))  # the seed_tables rule's file
     jobs = read_job_times(tmp_path)
-    assert sorted(jobs.rule) == ["crf", "crf", "pretrain_icd_trunk", "tables"]
+    assert sorted(jobs.rule) == ["crf", "crf", "pretrain_icd_trunk", "seed_tables", "tables"]
     per_rule = times_per_rule(jobs)
-    assert list(per_rule.rule) == ["pretrain_icd_trunk", "crf", "tables"]
+    assert list(per_rule.rule) == ["pretrain_icd_trunk", "crf", "tables", "seed_tables"]
     crf = per_rule.set_index("rule").loc["crf"]
     assert (crf.jobs, crf.wall_s, crf.longest_s, crf.cpu_s, crf.max_rss_mb) == (2, 24.0, 14.0, 43.0, 900.0)
     assert per_rule.set_index("rule").loc["tables"].wall_s == 2.0  # repeated benchmark: the median
