@@ -25,19 +25,21 @@ def iteration_ms(threads: int, iterations: int, batch: int, seed: int = 0) -> di
 
     from ncdss_core.config import load_config
     from ncdss_core.discovery.losses import supervised_step
-    from ncdss_core.models.segmodel import ModelSpec, build_model, param_groups
+    from ncdss_core.discovery.settings import BaseSettings
+    from ncdss_core.discovery.training import TrainSettings, make_optimizer
+    from ncdss_core.models.segmodel import ModelSettings, ModelSpec, build_model
     from ncdss_core.runtime import set_threads
     from ncdss_core.train.loop import fit
     from ncdss_core.train.schedules import StepSchedule
 
     set_threads(threads)
     torch.manual_seed(seed)
-    model_cfg = load_config(base_dir=REPO)["model"]
+    config = load_config(base_dir=REPO)
+    model_cfg = config["model"]
     size = int(model_cfg["input_size"])
     model = build_model(ModelSpec.from_params(model_cfg, NUM_CLASSES))
-    optimizer = torch.optim.SGD(param_groups(model, 0.01, float(model_cfg["backbone_lr_factor"])),
-                                momentum=float(model_cfg["momentum"]),
-                                weight_decay=float(model_cfg["weight_decay"]))
+    base = BaseSettings.from_params({**config["base"], "lr": 0.01})
+    optimizer = make_optimizer(model, TrainSettings.for_stage(base, ModelSettings.from_params(model_cfg), seed))
     images = torch.randn(batch, 3, size, size)
     labels = torch.randint(0, NUM_CLASSES, (batch, size, size))
     batches = lambda epoch: ({"base": {"image": images, "label": labels}} for _ in range(iterations))  # noqa: E731

@@ -254,14 +254,15 @@ def _data_parts(parts: Parts) -> list[tuple[Any, str, str]]:
             (samples, "color_jitter", "data: strong view (colour jitter)")]
 
 
-def _sgd(model: Any, cfg: dict, lr: float) -> Any:
-    import torch
+def _train_settings(cfg: dict, section: str, seed: int) -> Any:
+    """The optimisation settings a `section` (base or finetune) training of the workflow uses."""
+    from ncdss_core.discovery.settings import BaseSettings, FinetuneSettings
+    from ncdss_core.discovery.training import TrainSettings
+    from ncdss_core.models.segmodel import ModelSettings
 
-    from ncdss_core.models.segmodel import param_groups
-
-    m = cfg["model"]
-    return torch.optim.SGD(param_groups(model, lr, float(m["backbone_lr_factor"])), lr=lr,
-                           momentum=float(m["momentum"]), weight_decay=float(m["weight_decay"]))
+    stage = {"base": BaseSettings, "finetune": FinetuneSettings}[section]
+    own = stage.from_params({key: cfg[section][key] for key in stage.keys()})
+    return TrainSettings.for_stage(own, ModelSettings.from_params(cfg["model"]), seed)
 
 
 def _iterate(parts: Parts, model: Any, optimizer: Any, batches: Iterator[Any], step: Callable, epoch: int,
@@ -292,7 +293,8 @@ def training_stage(name: str, inputs: Inputs, parts: Parts) -> tuple[Callable[[i
     import ncdss_core.discovery.eums as eums
     import ncdss_core.discovery.losses as losses
     from ncdss_core.data.folds import label_space
-    from ncdss_core.discovery.training import new_model
+    from ncdss_core.discovery.settings import SelfTrainingSettings
+    from ncdss_core.discovery.training import make_optimizer, new_model
     from ncdss_core.models.segmodel import ModelSettings
     from ncdss_core.train.streams import Streams
 
@@ -306,36 +308,31 @@ def training_stage(name: str, inputs: Inputs, parts: Parts) -> tuple[Callable[[i
     if name == "base":
         model = new_model(model_settings, num_base + 1, seed)
         streams, step, section = _seg_streams(inputs, parts, ("base_train",), seed), losses.supervised_step, "base"
-        epoch_length = None
         targets += [(losses, "cross_entropy", "loss: cross-entropy")]
     elif name == "basic":
         model = new_model(model_settings, num_base + 1 + k, seed)
         streams, step, section = _seg_streams(inputs, parts, ("base", "novel"), seed), losses.supervised_step, "finetune"
-        epoch_length = cfg["finetune"]["epoch_length"]
         targets += [(losses, "cross_entropy", "loss: cross-entropy")]
     else:  # eums
         ft = cfg["finetune"]
+        self_training = SelfTrainingSettings.from_params({key: ft[key] for key in SelfTrainingSettings.keys()})
         model = new_model(model_settings, num_base + 1 + k, seed)
-        teacher = eums.make_teacher(model, reinit=bool(ft["reinit_heads"]))
+        teacher = eums.make_teacher(model, reinit=self_training.reinit_heads)
         record = eums.TeacherRecord(num_base, num_novel, k, ft["matching"], True)
-        step = eums.EUMSStep(teacher=teacher, momentum=float(ft["ema_momentum"]),
-                             threshold=float(ft["confidence_threshold"]),
-                             rampup_coefficient=float(ft["rampup_coefficient"]),
-                             rampup_length=int(ft["rampup_length"]), num_base=num_base,
-                             classes=ft["self_training_classes"], record=record)
+        step = eums.EUMSStep.from_settings(teacher, self_training, num_base, record)
         streams, section = _seg_streams(inputs, parts, ("base", "clean", "unclean"), seed), "finetune"
-        epoch_length = ft["epoch_length"]
         targets += [(eums, "cross_entropy", "loss: cross-entropy"), (eums, "ema_update", "EMA update"),
                     (eums, "teacher_labels", "teacher: softmax, max"),
                     (eums, "self_training_target", "self-training target"),
                     (record, "add", "teacher record (counts, confusion)")]
         targets += model_parts(teacher, "teacher")
     targets += model_parts(model, "student" if name == "eums" else "model")
-    optimizer = _sgd(model, cfg, float(cfg[section]["lr"]))
-    batch_size = int(cfg[section]["batch_size"])
+    settings = _train_settings(cfg, section, seed)
+    optimizer = make_optimizer(model, settings)
+    batch_size = settings.batch_size
     for data in streams.values():
         _keep_decoded(data)
-    batches = Streams(streams, batch_size, seed, int(cfg["model"]["workers"]), epoch_length)
+    batches = Streams(streams, batch_size, seed, settings.workers, settings.epoch_length)
     # epoch 6 of EUMS: past the ramp-up's start and the reassignment, as most of its epochs
     epoch = 6 if name == "eums" else 0
 

@@ -31,6 +31,7 @@ import torch
 from ncdss_core.data.folds import IGNORE
 from ncdss_core.discovery.losses import cross_entropy
 from ncdss_core.discovery.ranking import rank_ascending
+from ncdss_core.discovery.settings import SelfTrainingSettings
 from ncdss_core.evaluation.metrics import ConfusionMatrix, discovery_scores
 from ncdss_core.models.segmodel import SegModel, reinit_head
 
@@ -166,6 +167,14 @@ class EUMSStep:
     num_base: int  # background is 0, base classes 1..num_base, novel clusters above
     classes: str  # finetune.self_training_classes (its default lives in config.yaml)
     record: TeacherRecord | None = None
+
+    @classmethod
+    def from_settings(cls, teacher: SegModel, settings: SelfTrainingSettings, num_base: int,
+                      record: TeacherRecord | None) -> "EUMSStep":
+        """The step the `finetune` self-training keys describe."""
+        return cls(teacher=teacher, momentum=settings.ema_momentum, threshold=settings.confidence_threshold,
+                   rampup_coefficient=settings.rampup_coefficient, rampup_length=settings.rampup_length,
+                   num_base=num_base, classes=settings.self_training_classes, record=record)
 
     def __call__(self, model: SegModel, batch: Mapping[str, Mapping[str, torch.Tensor]], epoch: int) -> torch.Tensor:
         supervised = clean_step(model, batch, epoch)

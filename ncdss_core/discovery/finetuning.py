@@ -141,10 +141,8 @@ def train_finetune_model(dataset: Any, run: FinetuneRun, inputs: FinetuneInputs,
                                              read_pseudo=pseudo if reads_pseudo_labels(st.self_training_classes) else None,
                                              decoded=decoded)
             teacher = make_teacher(model, reinit=st.reinit_heads).to(device)
-            step = EUMSStep(teacher=teacher, momentum=st.ema_momentum, threshold=st.confidence_threshold,
-                            rampup_coefficient=st.rampup_coefficient, rampup_length=st.rampup_length,
-                            num_base=num_base, classes=st.self_training_classes,
-                            record=TeacherRecord(num_base, num_novel, run.k, cfg.matching, with_truth))
+            step = EUMSStep.from_settings(teacher, st, num_base,
+                                          TeacherRecord(num_base, num_novel, run.k, cfg.matching, with_truth))
         if run.reassignment is not None:
             score = lambda ids: score_images(model, dataset, ids, inputs.pseudo_labels, num_base, size)
             hook = Reassignment(streams, set(run.reassignment.reassign_epochs), run.reassignment.reassign_keep,

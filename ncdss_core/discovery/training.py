@@ -58,6 +58,13 @@ class TrainSettings:
                    momentum=model.momentum, weight_decay=model.weight_decay, workers=model.workers, seed=seed)
 
 
+def make_optimizer(model: SegModel, settings: TrainSettings) -> torch.optim.SGD:
+    """SGD with momentum on the head and the trained backbone stages, the backbone at
+    `lr * backbone_lr_factor` (reference §2.2)."""
+    return torch.optim.SGD(param_groups(model, settings.lr, settings.backbone_lr_factor),
+                           lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
+
+
 def train_segmentation(model: SegModel, streams: Mapping[str, SegTrainSet], step: Step,
                        settings: TrainSettings, select: Select | None = None,
                        on_epoch_start: EpochHook | None = None, *, amp: str | bool, device: str = "cpu",
@@ -67,8 +74,7 @@ def train_segmentation(model: SegModel, streams: Mapping[str, SegTrainSet], step
     any reassignment of the epoch) and, with `epoch_eval`, its fields after every epoch (evaluation
     diagnostics that selection never sees). `amp`: the `compute.amp` setting (auto: on for cuda)."""
     model.to(device)
-    optimizer = torch.optim.SGD(param_groups(model, settings.lr, settings.backbone_lr_factor),
-                                lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
+    optimizer = make_optimizer(model, settings)
     batches = Streams(streams, settings.batch_size, settings.seed, settings.workers, settings.epoch_length,
                       pin_memory=device_type(device) == "cuda")
     schedule = StepSchedule(settings.lr, settings.decay_epochs, STEP_DECAY)
