@@ -26,7 +26,7 @@ from ncdss_core.data.files import id_path, read_grey_png, write_ids, write_label
 from ncdss_core.data.transforms import resize_label, val_image
 from ncdss_core.discovery.settings import BaseRemovalSettings
 from ncdss_core.discovery.training import new_model
-from ncdss_core.evaluation.evaluate import predict_logits, resize_logits
+from ncdss_core.evaluation.evaluate import predict_logits, predict_logits_and_features
 from ncdss_core.io.atomic import atomic_write_json
 from ncdss_core.models.segmodel import ModelSettings, SegModel
 from ncdss_core.runtime import get_logger, progress
@@ -109,13 +109,10 @@ def remove_base_shard(base_model: SegModel, feature_model: SegModel, dataset: An
         saliency = read_grey_png(sal_path)
         if saliency.shape != image.shape[:2]:
             saliency = resize_label(saliency, image.shape[:2])
-        features = None
         if feature_model is base_model:  # features from the base model: one forward pass gives both
-            device = next(base_model.parameters()).device
-            logits, features = base_model.logits_and_features(val_image(image, size).unsqueeze(0).to(device))
-            logits = resize_logits(logits, image.shape[:2])[0].cpu()
+            logits, features = predict_logits_and_features(base_model, image, size, image.shape[:2])
         else:
-            logits = predict_logits(base_model, image, size, image.shape[:2])
+            logits, features = predict_logits(base_model, image, size, image.shape[:2]), None
         probs = torch.softmax(logits, dim=0)
         removal = base_removal(probs, saliency, threshold)
         write_label_png(id_path(out / "high_base", image_id, ".png"), removal.high_base)
@@ -125,8 +122,7 @@ def remove_base_shard(base_model: SegModel, feature_model: SegModel, dataset: An
             continue
         if features is None:
             device = next(feature_model.parameters()).device
-            features = feature_model.features(val_image(image, size).unsqueeze(0).to(device))
-        features = features[0].cpu()
+            features = feature_model.features(val_image(image, size).unsqueeze(0).to(device))[0].cpu()
         mask = resize_label(removal.novel_mask.astype(np.uint8), size)
         vectors.append(prototype(features, mask))
         kept.append(image_id)

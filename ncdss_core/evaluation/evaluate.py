@@ -38,12 +38,19 @@ from ncdss_core.runtime import get_logger, progress
 CHECKPOINTS = (("selected", "model.pt"), ("last", "last.pt"))
 
 
-@torch.inference_mode()
 def predict_logits(model: SegModel, image: np.ndarray, size: int,
                    out_hw: tuple[int, int] | None = None) -> torch.Tensor:
     """Logits (C, h, w) of one RGB uint8 image: resized to size x size, then to `out_hw` if given."""
+    return predict_logits_and_features(model, image, size, out_hw)[0]
+
+
+@torch.inference_mode()
+def predict_logits_and_features(model: SegModel, image: np.ndarray, size: int,
+                                out_hw: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """`predict_logits` and the backbone features (D, h', w') it was computed from, one forward pass."""
     device = next(model.parameters()).device
-    return resize_logits(model(val_image(image, size).unsqueeze(0).to(device)), out_hw)[0].cpu()
+    logits, features = model.logits_and_features(val_image(image, size).unsqueeze(0).to(device))
+    return resize_logits(logits, out_hw)[0].cpu(), features[0].cpu()
 
 
 def resize_logits(logits: torch.Tensor, out_hw: tuple[int, int] | None) -> torch.Tensor:
