@@ -261,15 +261,15 @@ def scan_image(dataset: Dataset, image_id: str, split: str) -> list[Problem]:
 
 
 def scan_list(dataset: Dataset, split: str) -> tuple[list[tuple[int, str]] | None, list[Problem]]:
-    """A split's list on its own (what the config check reads too, before any job): its entries
-    without repeats (None when it cannot be read: missing, empty, not UTF-8, an id that is not a
-    plain file name) and the problems, each naming the file (and line)."""
+    """A split's list on its own (what the config check reads too, before any job): its (line, id)
+    entries (None when it cannot be read: missing, empty, not UTF-8, an id that is not a plain file
+    name) and the problems, each naming the file (and line): an id listed twice among them."""
     try:
         entries = dataset.id_lines(split)
     except DatasetError as error:
         path, _, message = str(error).partition(": ")
         return None, [Problem(path, message)]
-    problems, unique = [], []
+    problems = []
     first_line: dict[str, int] = {}
     for line, image_id in entries:
         if image_id in first_line:
@@ -277,8 +277,7 @@ def scan_list(dataset: Dataset, split: str) -> tuple[list[tuple[int, str]] | Non
                                     f"id {image_id} listed twice (first on line {first_line[image_id]})"))
             continue
         first_line[image_id] = line
-        unique.append((line, image_id))
-    return unique, problems
+    return entries, problems
 
 
 def scan(dataset: Dataset, splits: tuple[str, ...] = SPLITS) -> tuple[list[Problem], dict]:
@@ -286,12 +285,12 @@ def scan(dataset: Dataset, splits: tuple[str, ...] = SPLITS) -> tuple[list[Probl
     problems: list[Problem] = []
     summary: dict = {"kind": dataset.kind, "root": str(dataset.root), "splits": {}}
     for split in splits:
-        unique, list_problems = scan_list(dataset, split)
+        entries, list_problems = scan_list(dataset, split)
         problems.extend(list_problems)
-        if unique is None:
+        if entries is None:
             continue
-        ids = list(dataset.ids(split))
-        for _, image_id in unique:
+        ids = [image_id for _, image_id in entries]
+        for image_id in dict.fromkeys(ids):  # each listed image once, in list order
             problems.extend(scan_image(dataset, image_id, split))
         summary["splits"][split] = {
             "images": len(ids),
