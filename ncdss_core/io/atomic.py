@@ -12,7 +12,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import IO, Any, Iterator
 
 import numpy as np
 
@@ -91,6 +91,23 @@ def atomic_write_torch(path: str | os.PathLike, obj: Any, fsync: bool = True) ->
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     return atomic_write_bytes(path, buffer.getvalue(), fsync=fsync)
+
+
+def load_tensors(path: str | os.PathLike | IO[bytes], device: str = "cpu", name: str | None = None) -> Any:
+    """A file written by `atomic_write_torch` or `torch.save`, read with `weights_only`: tensors,
+    containers and plain values only, so a checkpoint or resume file cannot run code when it is read
+    (every input is untrusted). Anything else is a ValueError naming the file (`name`: for a buffer)."""
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as error:
+        first = str(error).splitlines()
+        detail = next((line.strip() for line in first if "GLOBAL" in line or "Unsupported" in line), "")
+        raise ValueError(f"{name or path}: refused, it holds more than tensors and plain values (objects whose "
+                         f"loading could run code){': ' + detail if detail else ''}") from None
 
 
 def dumps_json(data: Any) -> str:

@@ -25,6 +25,7 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock, ResNet, resnet50
 from torchvision.models.segmentation.deeplabv3 import ASPP, DeepLabHead
 
+from ncdss_core.io.atomic import load_tensors
 from ncdss_core.models.kernels import MaxPool2d, upsample_bilinear
 from ncdss_core.settings import Settings
 
@@ -300,7 +301,7 @@ def save_checkpoint(path: str | Path, model: SegModel, extra: Mapping[str, Any] 
 
 def load_checkpoint(path: str | Path) -> tuple[SegModel, dict[str, Any]]:
     """Rebuild the model of a checkpoint written by `save_checkpoint`; returns (model, metadata)."""
-    data = torch.load(path, map_location="cpu", weights_only=False)
+    data = load_tensors(path)
     if not isinstance(data, dict) or "spec" not in data:
         raise ValueError(f"{path}: not an ncdss checkpoint (no model spec inside)")
     model = SegModel(ModelSpec(**data["spec"]))

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ncdss_core.io.atomic import atomic_write_bytes
+from ncdss_core.io.atomic import atomic_write_bytes, load_tensors
 from ncdss_core.runtime import get_logger
 
 
@@ -68,7 +68,7 @@ class ResumeFile:
             return self._set_aside("damaged", f"is damaged: its content does not match its checksum "
                                               f"(truncated or altered; {len(data)} bytes)")
         try:
-            saved = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=False)
+            saved = load_tensors(io.BytesIO(payload), name=str(self.path))
         except Exception as error:  # torch and pickle raise many types
             return self._set_aside("damaged", f"is damaged: {type(error).__name__}: "
                                               f"{str(error).splitlines()[0] if str(error) else ''}")
@@ -96,7 +96,11 @@ class ResumeFile:
 
 def rng_state() -> dict[str, Any]:
     """Every global random generator a training draws from (dropout, numpy, Python)."""
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    # numpy's key array as a tensor: the file then loads with weights_only (no pickled code runs)
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    state = {"torch": torch.get_rng_state(),
+             "numpy": (name, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached),
+             "python": random.getstate()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -104,7 +108,8 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
+    name, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), position, has_gauss, cached))
     random.setstate(state["python"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])

@@ -19,7 +19,7 @@ import torch
 
 from ncdss_core.data.files import write_ids
 from ncdss_core.data.transforms import MEAN_RGB, normalize_image
-from ncdss_core.io.atomic import atomic_write_json, atomic_write_torch, dumps_json
+from ncdss_core.io.atomic import atomic_write_json, atomic_write_torch, dumps_json, load_tensors
 from ncdss_core.provenance.record import split_epoch_seconds
 from ncdss_core.runtime import get_logger, progress
 from ncdss_core.weak.images import present_channels
@@ -62,7 +62,7 @@ def write_icd_model_dir(out_dir: str | os.PathLike, model: ICDNet, cfg: TrainCon
 
 
 def load_model(path: str | os.PathLike, device: str = "cpu") -> tuple[ICDNet, list[int], TrainConfig]:
-    blob = torch.load(path, map_location=device, weights_only=False)
+    blob = load_tensors(path, device)
     cfg = TrainConfig.from_params(blob["config"])
     cfg.weights = ""  # the checkpoint holds every weight
     model = build_icd_net(cfg, len(blob["classes"]))

@@ -101,3 +101,43 @@ def test_a_checksummed_payload_that_torch_cannot_read_is_damaged(tmp_path):
     path.write_bytes(MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
     assert ResumeFile(path, key="k").load() is None
     assert (tmp_path / ".model.resume.damaged").is_file() and not path.exists()
+
+
+class _RunsCode:
+    """Pickles as a call of `pathlib.Path.touch`: loading it with plain pickle would create a file."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        import pathlib
+
+        return pathlib.Path.touch, (pathlib.Path(self.target),)
+
+
+def test_a_checksummed_payload_with_pickled_code_is_set_aside_and_never_run(tmp_path):
+    import hashlib
+    import io
+
+    witness = tmp_path / "code-ran"
+    buffer = io.BytesIO()
+    torch.save({"key": "k", "state": {"x": _RunsCode(witness)}}, buffer)
+    payload = buffer.getvalue()
+    path = tmp_path / ".model.resume"
+    path.write_bytes(MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+    assert ResumeFile(path, key="k").load() is None
+    assert not witness.exists(), "reading the resume file ran the code pickled in it"
+    assert (tmp_path / ".model.resume.damaged").is_file() and not path.exists()
+
+
+def test_a_checkpoint_with_pickled_code_is_refused_by_name_and_never_run(tmp_path):
+    from ncdss_core.models.segmodel import load_checkpoint
+    from ncdss_core.weak.infer import load_model
+
+    witness = tmp_path / "code-ran"
+    path = tmp_path / "model.pt"
+    torch.save({"spec": {}, "state_dict": {}, "config": _RunsCode(witness)}, path)
+    for load in (load_checkpoint, load_model):
+        with pytest.raises(ValueError, match=rf"{path}: refused, it holds more than tensors"):
+            load(path)
+    assert not witness.exists(), "reading the checkpoint ran the code pickled in it"
