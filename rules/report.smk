@@ -35,11 +35,11 @@ rule report_figures:
     benchmark:
         "results/benchmarks/report_figures/fold{fold}.tsv"
     wildcard_constraints:
-        fold="[0-4]",
+        fold=FOLD_IDS,
     conda:
         "../envs/torch.yaml"
     params:
-        dataset=dataset_params(),
+        dataset=dataset_params,
         shards=N_SHARDS,
         weak_root=weak_root,
         examples=tracked("report.examples"),
