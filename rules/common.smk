@@ -8,7 +8,12 @@ sys.path.insert(0, workflow.basedir)
 from snakemake.exceptions import WorkflowError
 
 from ncdss_core.config import ConfigError, supervisions, validate_config
-from ncdss_core.data.folds import is_custom_fold, novel_classes, set_custom_folds, valid_folds
+from ncdss_core.data.folds import (
+    is_custom_fold,
+    novel_classes,
+    set_custom_folds,
+    valid_folds,
+)
 from ncdss_core.data.shards import shard_name
 
 try:
@@ -78,7 +83,8 @@ def dataset_params(wildcards=None):
 
 def splits_kind(wildcards):
     """The splits rule's `kind` param: the dataset kind, or for a fold defined by class list the
-    dataset params with its novel classes (the standard folds keep the plain string they had)."""
+    dataset params with its novel classes (the standard folds keep the plain string they had).
+    """
     return dataset_params(wildcards) if is_custom_fold(wildcards.fold) else DATASET_KIND
 
 

@@ -242,6 +242,15 @@ def table_entries():
     ]
 
 
+def estimate_targets():
+    """The k_estimate artifact of every run under discovery.k auto, else none."""
+    if not AUTO_K:
+        return []
+    return [
+        k_estimate_dir(f, s, r) for f in FOLDS for s in SUPERVISIONS for r in REPLICATES
+    ]
+
+
 def discovery_targets():
     return [
         pseudo_labels_dir(f, s, r, variant_k("basic", f))

@@ -27,6 +27,7 @@ rule evaluate:
 rule tables:
     input:
         evals=[path for *_, path in table_entries()],
+        estimates=estimate_targets(),
     output:
         directory("results/tables/discovery"),
     log:

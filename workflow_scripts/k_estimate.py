@@ -9,8 +9,10 @@ from ncdss_core.stage import Stage
 stage = Stage(snakemake)  # noqa: F821 (injected by Snakemake)
 p = stage.params
 estimate = KEstimateSettings.from_params(p.estimate)
-true_n = len(novel_classes(p.dataset["kind"], int(stage.wildcards.fold)))
+fold = int(stage.wildcards.fold)
+run = {"fold": fold, "supervision": stage.wildcards.supervision, "seed": stage.seed}
 with stage.output_dir() as build:
     record = estimate_run(list(stage.inputs.removal), stage.inputs.get("probes"), estimate.k_estimator,
-                          estimate.k_range, ClusteringSettings.from_params(p.discovery), stage.seed, true_n, build)
+                          estimate.k_range, ClusteringSettings.from_params(p.discovery), stage.seed, run,
+                          len(novel_classes(p.dataset["kind"], fold)), build)
     stage.write_provenance(metrics={key: record[key] for key in ("n_hat", "estimator", "true_n", "images")})

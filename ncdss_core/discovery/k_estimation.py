@@ -160,11 +160,11 @@ def estimate_novel_count(estimator: str, novel: np.ndarray, k_range: Sequence[in
 
 
 def estimate_run(shard_dirs: Sequence[str | Path], probes_dir: str | Path | None, estimator: str,
-                 k_range: Sequence[int], settings: ClusteringSettings, seed: int, true_n: int | None,
-                 out_dir: str | Path) -> dict[str, Any]:
-    """The estimate of one run, written to estimate.json: N̂, the estimator, the candidate range,
-    the criterion per candidate; `true_n` (the fold's definition, for the report) is recorded beside
-    it and read by no estimator."""
+                 k_range: Sequence[int], settings: ClusteringSettings, seed: int, run: dict[str, Any],
+                 true_n: int | None, out_dir: str | Path) -> dict[str, Any]:
+    """The estimate of one run (`run`: its fold, supervision and training seed, for the tables),
+    written to estimate.json: N̂, the estimator, the candidate range, the criterion per candidate;
+    `true_n` (the fold's definition, for the report) is recorded beside it and read by no estimator."""
     from ncdss_core.discovery.clustering import load_prototypes
     from ncdss_core.discovery.cluster_count import ESTIMATE_FILE
     from ncdss_core.discovery.probes import Probes
@@ -174,7 +174,7 @@ def estimate_run(shard_dirs: Sequence[str | Path], probes_dir: str | Path | None
     probes = Probes.load(probes_dir) if probes_dir is not None else None
     result = estimate_novel_count(estimator, novel, k_range, settings, seed,
                                   probes.vectors if probes else None, probes.labels if probes else None)
-    record = {**result.as_dict(), "k_range": [int(k) for k in k_range], "images": int(len(novel)),
+    record = {**run, **result.as_dict(), "k_range": [int(k) for k in k_range], "images": int(len(novel)),
               "probes": len(probes.ids) if probes else 0, "true_n": true_n}
     atomic_write_json(Path(out_dir) / ESTIMATE_FILE, record)
     return record
