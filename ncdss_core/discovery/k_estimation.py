@@ -24,6 +24,7 @@ skipped (criterion None).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -31,8 +32,10 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 
-from ncdss_core.discovery.clustering import embed, make_kmeans
+from ncdss_core.discovery.cluster_count import ESTIMATE_FILE
+from ncdss_core.discovery.clustering import embed, load_prototypes, make_kmeans
 from ncdss_core.discovery.settings import ClusteringSettings
+from ncdss_core.io.atomic import atomic_write_json
 
 ESTIMATORS = ("base_probes", "silhouette", "gmm_bic")
 
@@ -165,16 +168,14 @@ def estimate_run(shard_dirs: Sequence[str | Path], probes_dir: str | Path | None
     """The estimate of one run (`run`: its fold, supervision and training seed, for the tables),
     written to estimate.json: N̂, the estimator, the candidate range, the criterion per candidate;
     `true_n` (the fold's definition, for the report) is recorded beside it and read by no estimator."""
-    from ncdss_core.discovery.clustering import load_prototypes
-    from ncdss_core.discovery.cluster_count import ESTIMATE_FILE
-    from ncdss_core.discovery.probes import Probes
-    from ncdss_core.io.atomic import atomic_write_json
+    from ncdss_core.discovery.probes import Probes  # here: the module's probe extraction needs torch
+
 
     _, novel = load_prototypes(shard_dirs)
     probes = Probes.load(probes_dir) if probes_dir is not None else None
     result = estimate_novel_count(estimator, novel, k_range, settings, seed,
-                                  probes.vectors if probes else None, probes.labels if probes else None)
+                                  None if probes is None else probes.vectors, None if probes is None else probes.labels)
     record = {**run, **result.as_dict(), "k_range": [int(k) for k in k_range], "images": int(len(novel)),
-              "probes": len(probes.ids) if probes else 0, "true_n": true_n}
+              "probes": 0 if probes is None else len(probes.ids), "true_n": true_n}
     atomic_write_json(Path(out_dir) / ESTIMATE_FILE, record)
     return record
