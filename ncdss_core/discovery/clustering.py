@@ -9,6 +9,8 @@ Artifacts:
 - pseudo_labels/k{k}/: <id>.png fused labels (0 bg, 1..B base, B+1..B+k clusters), novel.txt,
   quality.json (against ground truth: novel mIoU after matching, base mIoU).
 Only one vector per image is held in memory across images; label maps are streamed.
+Under discovery.k auto, {k} is a label (kauto_x2): the number behind it is k_factor x the run's
+estimated number of novel classes (`cluster_count`, `k_estimation`).
 """
 
 from __future__ import annotations
