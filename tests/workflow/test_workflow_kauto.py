@@ -3,6 +3,9 @@ generated dataset): base probes, the estimate, clusters and fine-tuning with k_f
 no_overclustering row), the tables with N̂, the report's criterion curve; changing the estimate's keys
 reruns the estimate and what follows it, nothing before it."""
 import csv
+import os
+import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -15,10 +18,10 @@ RUN = "results/discovery/fold10/full/rep0"
 TARGETS = ("results/tables/discovery", "results/report/fold10/k_estimate.png")
 
 
-def overlay(tmp_path, **discovery):
+def overlay(tmp_path, supervision="full", **discovery):
     config = yaml.safe_load(TINY.read_text())
     config.update({"folds": [10], "custom_folds": {10: [1, 4, 7]}})
-    config["base"] = {**config["base"], "supervision": "full"}
+    config["base"] = {**config["base"], "supervision": supervision}
     config["discovery"] = {"k": "auto", "k_factor": 2, "k_range": [2, 4], "k_estimator": "base_probes",
                            "k_probes_per_class": 4, **discovery}
     config["evaluation"] = {"models": ["base", "basic"]}
@@ -29,14 +32,17 @@ def overlay(tmp_path, **discovery):
 
 @pytest.fixture(scope="module")
 def kauto_run(tmp_path_factory):
+    """The run of TARGETS, once per test run (never modified: tests that add to it work on a copy).
+    NCDSS_KAUTO_RUN=DIR reuses a finished one when iterating on tests."""
+    if os.environ.get("NCDSS_KAUTO_RUN"):
+        return Path(os.environ["NCDSS_KAUTO_RUN"])
     work = tmp_path_factory.mktemp("kauto_run")
-    config = overlay(work)
-    snakemake(work, "--cores", "2", *TARGETS, configfile=config)
-    return work, config
+    snakemake(work, "--cores", "2", *TARGETS, configfile=overlay(tmp_path_factory.mktemp("kauto_config")))
+    return work
 
 
 def test_a_custom_fold_runs_with_an_estimated_number_of_clusters(kauto_run):
-    work, _ = kauto_run
+    work = kauto_run
     estimate = read_json(work / RUN / "k_estimate/estimate.json")
     n_hat = estimate["n_hat"]
     assert estimate["estimator"] == "base_probes" and estimate["k_range"] == [2, 4]
@@ -60,7 +66,23 @@ def test_a_custom_fold_runs_with_an_estimated_number_of_clusters(kauto_run):
 
 @pytest.mark.parametrize("change", [{"k_range": [2, 3]}, {"k_estimator": "silhouette"}])
 def test_the_estimate_keys_rerun_the_estimate_and_what_follows_only(kauto_run, tmp_path, change):
-    work, _ = kauto_run
+    work = kauto_run
     jobs = planned_jobs(work, *TARGETS, configfile=overlay(tmp_path, **change))
     assert {"k_estimate", "clustering", "pseudo_labels", "finetune", "tables"} <= set(jobs)
     assert not {"base_model", "base_removal", "base_probes", "splits"} & set(jobs)
+
+
+def test_under_weak_supervision_the_probes_come_from_the_icd_labels_of_the_custom_fold(kauto_run, tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(kauto_run, work, symlinks=True)
+    weak = "results/discovery/fold10/weak/rep0"
+    snakemake(work, "--cores", "2", f"{weak}/k_estimate", configfile=overlay(tmp_path, supervision="weak"))
+    probes = read_json(work / weak / "base_probes/provenance.json")
+    assert probes["inputs"]["weak_labels"]["path"] == "results/weak/fold10/labels"
+    assert probes["inputs"]["splits"]["path"].endswith("splits/fold10/weak")
+    assert probes["params"]["supervision"] == "weak" and probes["metrics"]["probes"] > 0
+    # ICD learnt the fold's 17 base classes, its novel classes known from the dataset params
+    icd = read_json(work / "results/weak/fold10/icd_model/provenance.json")
+    assert icd["params"]["dataset"]["novel_classes"] == [1, 4, 7]
+    estimate = read_json(work / weak / "k_estimate/estimate.json")
+    assert estimate["supervision"] == "weak" and estimate["true_n"] == 3 and estimate["probes"] > 0
