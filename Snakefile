@@ -29,7 +29,7 @@ report: "rules/report/workflow.rst"
 
 # Model names (base and the fine-tuned ones) come from ncdss_core/discovery/variants.py.
 wildcard_constraints:
-    fold="[0-4]|all",
+    fold=f"{FOLD_IDS}|all",
     shard="[0-9]{3}",
     replicate="[0-9]+",
     supervision="full|weak",

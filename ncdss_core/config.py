@@ -1,7 +1,8 @@
 """Validate a workflow config before any job runs.
 
 Two layers: the JSON schema (config/schema.yaml: unknown keys, types, bounds) and the checks a schema
-cannot express (a fold the dataset does not have, k smaller than the fold's novel classes, a dataset
+cannot express (a fold the dataset does not have, a fold defined by class list with an unknown, repeated
+or standard id, k smaller than the fold's novel classes, an empty k_range, a dataset
 root that does not exist or holds no list files of its layout, a list file whose ids are not plain
 file names). A number is finite: NaN and infinity are refused wherever the schema types a number
 or an integer. All problems are reported together in one message, each naming its key.
@@ -19,7 +20,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ncdss_core.data.folds import novel_classes, valid_folds
+from ncdss_core.data.folds import custom_fold_problems, normalise_custom_folds, novel_classes, standard_folds
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
 # Every value of every key: the Snakefile's `configfile:` wherever snakemake runs, and the base that
@@ -109,17 +110,23 @@ def semantic_problems(config: dict, base_dir: Path) -> list[str]:
     if kind is None:
         return problems
     folds = config.get("folds", [])
-    allowed = valid_folds(kind)
+    custom_problems = custom_fold_problems(kind, config.get("custom_folds"))
+    problems += custom_problems
+    custom = {} if custom_problems else normalise_custom_folds(config.get("custom_folds"))
+    allowed = standard_folds(kind) + tuple(sorted(custom))
     for fold in folds:
         if fold not in allowed:
             problems.append(f"config key folds: fold {fold} does not exist for dataset kind {kind} "
-                            f"(valid folds: {', '.join(map(str, allowed))})")
+                            f"(valid folds: {', '.join(map(str, allowed))}; define others under custom_folds)")
+    sizes = {fold: len(custom[fold]) if fold in custom else len(novel_classes(kind, fold))
+             for fold in folds if fold in allowed}
     k = _get(config, "discovery.k")
     if isinstance(k, int):
-        for fold in folds:
-            if fold in allowed and k < len(novel_classes(kind, fold)):
+        for fold, size in sizes.items():
+            if k < size:
                 problems.append(f"config key discovery.k: k={k} is smaller than the "
-                                f"{len(novel_classes(kind, fold))} novel classes of fold {fold}")
+                                f"{size} novel classes of fold {fold}")
+    problems += _k_estimate_problems(config)
     problems += _trunk_init_problems(config, base_dir)
     problems += _backbone_weights_problems(config, base_dir)
     if _get(config, "evaluation.per_epoch") and "full" not in supervisions(config):
@@ -130,6 +137,20 @@ def semantic_problems(config: dict, base_dir: Path) -> list[str]:
     if isinstance(ratio, (int, float)) and not 0 < ratio < 1:
         problems.append(f"config key finetune.clean_ratio: {ratio} is outside (0, 1)")
     return problems
+
+
+def _k_estimate_problems(config: dict) -> list[str]:
+    """discovery.k_range and the estimator (read under discovery.k auto, checked always)."""
+    k_range, estimator = _get(config, "discovery.k_range"), _get(config, "discovery.k_estimator")
+    if not isinstance(k_range, list) or len(k_range) != 2:
+        return []
+    low, high = k_range
+    if low > high:
+        return [f"config key discovery.k_range: [{low}, {high}] is empty (smallest above largest)"]
+    if estimator == "silhouette" and low < 2:
+        return [f"config key discovery.k_range: the silhouette (discovery.k_estimator) needs at least 2 "
+                f"clusters, the range starts at {low}"]
+    return []
 
 
 def _dataset_list_problems(kind: str, root: Path) -> list[str]:

@@ -51,6 +51,16 @@ def _resume_path(output: str | os.PathLike) -> Path:
     return output.parent / f".{output.name}.resume"
 
 
+def _custom_fold(params: Any) -> dict[str, Any] | None:
+    """The dataset params carrying a custom fold's novel classes (rules/common.smk dataset_params;
+    the splits rule passes them as `kind`), or None for a standard fold."""
+    for name in ("dataset", "kind"):
+        value = params.get(name)
+        if isinstance(value, Mapping) and "novel_classes" in value:
+            return dict(value)
+    return None
+
+
 class Stage:
     """One job of a rule, seen from its workflow script."""
 
@@ -67,6 +77,11 @@ class Stage:
         if self.params.get("max_iterations_per_epoch") is not None:  # a training (compute.max_iterations_per_epoch)
             from ncdss_core.train.loop import cap_iterations
             cap_iterations(self.params.get("max_iterations_per_epoch"))
+        self.fold_definition: dict[str, Any] | None = _custom_fold(self.params)
+        if self.fold_definition is not None:  # a fold defined by class list: every fold lookup sees it
+            from ncdss_core.data.folds import set_custom_folds
+            set_custom_folds(self.fold_definition["kind"],
+                             {int(self.wildcards.fold): self.fold_definition["novel_classes"]})
         self.seed: int | None = self.params.get("seed")
         if self.seed is not None:
             seed_everything(self.seed)

@@ -12,11 +12,11 @@ rule base_model:
     benchmark:
         "results/benchmarks/base_model/fold{fold}_{supervision}_rep{replicate}.tsv"
     wildcard_constraints:
-        fold="[0-4]",
+        fold=FOLD_IDS,
     conda:
         "../envs/torch.yaml"
     params:
-        dataset=dataset_params(),
+        dataset=dataset_params,
         model=tracked("model"),
         base=base_params,
         amp=tracked("compute.amp"),

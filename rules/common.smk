@@ -8,6 +8,12 @@ sys.path.insert(0, workflow.basedir)
 from snakemake.exceptions import WorkflowError
 
 from ncdss_core.config import ConfigError, supervisions, validate_config
+from ncdss_core.data.folds import (
+    is_custom_fold,
+    novel_classes,
+    set_custom_folds,
+    valid_folds,
+)
 from ncdss_core.data.shards import shard_name
 
 try:
@@ -15,6 +21,8 @@ try:
 except ConfigError as error:
     raise WorkflowError(str(error))
 config.update(_validated)
+# the folds defined by class list, for every fold lookup while the DAG is built
+set_custom_folds(config["dataset"]["kind"], config["custom_folds"])
 
 FOLDS = [int(f) for f in config["folds"]]
 N_SHARDS = int(config["dataset"]["shards"])
@@ -49,14 +57,35 @@ def tracked(*keys):
     return out[keys[0]] if len(keys) == 1 else out
 
 
+def fold_ids():
+    """The fold wildcard's values: the dataset kind's standard folds and the custom ones."""
+    return one_of([str(f) for f in valid_folds(DATASET_KIND)])
+
+
 def one_of(names):
     """A wildcard constraint that matches exactly one of `names`."""
     return "|".join(re.escape(name) for name in names)
 
 
-def dataset_params():
-    """What a stage needs to open the dataset."""
-    return {"kind": DATASET_KIND, "root": DATASET_ROOT}
+FOLD_IDS = fold_ids()
+
+
+def dataset_params(wildcards=None):
+    """What a stage needs to open the dataset and, for a fold defined by class list
+    (custom_folds), its novel classes: tracked only there, so the standard folds' params are as
+    they were and adding a custom fold reruns nothing else."""
+    params = {"kind": DATASET_KIND, "root": DATASET_ROOT}
+    fold = getattr(wildcards, "fold", None)
+    if fold is not None and is_custom_fold(fold):
+        params["novel_classes"] = novel_classes(DATASET_KIND, int(fold))
+    return params
+
+
+def splits_kind(wildcards):
+    """The splits rule's `kind` param: the dataset kind, or for a fold defined by class list the
+    dataset params with its novel classes (the standard folds keep the plain string they had).
+    """
+    return dataset_params(wildcards) if is_custom_fold(wildcards.fold) else DATASET_KIND
 
 
 def array_store_input(wildcards=None):

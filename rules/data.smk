@@ -63,11 +63,11 @@ rule splits:
     benchmark:
         "results/benchmarks/splits/fold{fold}_{supervision}.tsv"
     wildcard_constraints:
-        fold="[0-4]",
+        fold=FOLD_IDS,
     conda:
         "../envs/cpu.yaml"
     params:
-        kind=DATASET_KIND,
+        kind=splits_kind,
         # under weak supervision no pixel label is read: class presence comes from image labels
         labels_from=lambda wc: "image_labels" if wc.supervision == "weak" else "classes",
         selection_fraction=tracked("splits.selection_fraction"),

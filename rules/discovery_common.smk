@@ -1,7 +1,12 @@
 # Helpers of the discovery families (base.smk, discovery.smk, finetune.smk, evaluate.smk): paths,
 # input functions, tracked params, and the target lists of `all`. Functions only (lint: no rules).
 from ncdss_core.config import ablation_supervisions
-from ncdss_core.discovery.settings import BaseRemovalSettings, ClusteringSettings
+from ncdss_core.discovery.cluster_count import AUTO, K_LABEL_PATTERN, auto_factor
+from ncdss_core.discovery.settings import (
+    BaseRemovalSettings,
+    ClusteringSettings,
+    KEstimateSettings,
+)
 from ncdss_core.discovery.variants import (
     FINETUNED_MODELS,
     VARIANTS,
@@ -15,6 +20,9 @@ from ncdss_core.discovery.variants import (
 MODELS = ("base", *FINETUNED_MODELS)
 # Training replicates of the discovery chain: replicate r trains with seed + r (README, "Replicates").
 REPLICATES = list(range(int(config["replicates"])))
+# discovery.k auto: each run estimates its number of novel classes (rule k_estimate) and names its
+# clusters auto_x<factor> (ncdss_core/discovery/cluster_count.py)
+AUTO_K = config["discovery"]["k"] == AUTO
 
 
 def training_seed(replicate):
@@ -39,6 +47,14 @@ def base_model_dir(fold, supervision, replicate):
 
 def removal_dir(fold, supervision, replicate, shard):
     return f"{run_dir('discovery', fold, supervision, replicate)}/base_removal/{shard}"
+
+
+def k_estimate_dir(fold, supervision, replicate):
+    return f"{run_dir('discovery', fold, supervision, replicate)}/k_estimate"
+
+
+def base_probes_dir(fold, supervision, replicate):
+    return f"{run_dir('discovery', fold, supervision, replicate)}/base_probes"
 
 
 def pseudo_labels_dir(fold, supervision, replicate, k):
@@ -79,7 +95,43 @@ def removal_shards(wildcards):
 
 
 def variant_k(name, fold):
-    return VARIANTS[name].k(int(config["discovery"]["k"]), DATASET_KIND, int(fold))
+    """The clusters of variant `name`: an integer, or an auto label (auto_x<factor>)."""
+    discovery = config["discovery"]
+    return VARIANTS[name].k(
+        discovery["k"], DATASET_KIND, int(fold), int(discovery["k_factor"])
+    )
+
+
+def _estimate_input(wildcards, k):
+    """{"estimate": the run's k_estimate artifact} for an auto label k, else {}."""
+    if auto_factor(k) is None:
+        return {}
+    return {"estimate": k_estimate_dir(*_run(wildcards))}
+
+
+def clustering_inputs(wildcards):
+    return {
+        "removal": removal_shards(wildcards),
+        **_estimate_input(wildcards, wildcards.k),
+    }
+
+
+def base_probes_inputs(wildcards):
+    """The base model (whose backbone, or the configured weights, makes the features) and the base
+    labels of the run's supervision: the masks (full) or the ICD labels (weak)."""
+    return {
+        "dataset": DATASET,
+        **_supervision_inputs(wildcards),
+        "base_model": base_model_dir(*_run(wildcards)),
+    }
+
+
+def k_estimate_inputs(wildcards):
+    """The novel prototypes and, for the base_probes estimator, the labelled base probes."""
+    inputs = {"removal": removal_shards(wildcards)}
+    if config["discovery"]["k_estimator"] == "base_probes":
+        inputs["probes"] = base_probes_dir(*_run(wildcards))
+    return inputs
 
 
 def finetune_inputs(wildcards):
@@ -93,6 +145,7 @@ def finetune_inputs(wildcards):
             *run, variant_k(variant.name, wildcards.fold)
         ),
         **array_store_input(),
+        **_estimate_input(wildcards, variant_k(variant.name, wildcards.fold)),
     }
     if variant.entropy_ranking:
         files["ranking"] = ranking_dir(*run)
@@ -189,9 +242,18 @@ def table_entries():
     ]
 
 
+def estimate_targets():
+    """The k_estimate artifact of every run under discovery.k auto, else none."""
+    if not AUTO_K:
+        return []
+    return [
+        k_estimate_dir(f, s, r) for f in FOLDS for s in SUPERVISIONS for r in REPLICATES
+    ]
+
+
 def discovery_targets():
     return [
-        pseudo_labels_dir(f, s, r, config["discovery"]["k"])
+        pseudo_labels_dir(f, s, r, variant_k("basic", f))
         for f in FOLDS
         for s in SUPERVISIONS
         for r in REPLICATES

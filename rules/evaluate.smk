@@ -13,11 +13,11 @@ rule evaluate:
     benchmark:
         "results/benchmarks/evaluate/fold{fold}_{supervision}_rep{replicate}_{model}.tsv"
     wildcard_constraints:
-        fold="[0-4]",
+        fold=FOLD_IDS,
     conda:
         "../envs/torch.yaml"
     params:
-        dataset=dataset_params(),
+        dataset=dataset_params,
         split=tracked("evaluation.split"),
         matching=tracked("evaluation.matching"),
     script:
@@ -27,6 +27,7 @@ rule evaluate:
 rule tables:
     input:
         evals=[path for *_, path in table_entries()],
+        estimates=estimate_targets(),
     output:
         directory("results/tables/discovery"),
     log:

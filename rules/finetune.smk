@@ -17,11 +17,11 @@ rule finetune:
     benchmark:
         "results/benchmarks/finetune/fold{fold}_{supervision}_rep{replicate}_{finetuned_model}.tsv"
     wildcard_constraints:
-        fold="[0-4]",
+        fold=FOLD_IDS,
     conda:
         "../envs/torch.yaml"
     params:
-        dataset=dataset_params(),
+        dataset=dataset_params,
         variant=finetune_variant,
         k=finetune_k,
         model=tracked("model"),
@@ -46,11 +46,11 @@ rule ranking:
     benchmark:
         "results/benchmarks/ranking/fold{fold}_{supervision}_rep{replicate}.tsv"
     wildcard_constraints:
-        fold="[0-4]",
+        fold=FOLD_IDS,
     conda:
         "../envs/torch.yaml"
     params:
-        dataset=dataset_params(),
+        dataset=dataset_params,
         clean_ratio=tracked("finetune.clean_ratio"),
         input_size=tracked("model.input_size"),
     script:

@@ -35,16 +35,38 @@ rule report_figures:
     benchmark:
         "results/benchmarks/report_figures/fold{fold}.tsv"
     wildcard_constraints:
-        fold="[0-4]",
+        fold=FOLD_IDS,
     conda:
         "../envs/torch.yaml"
     params:
-        dataset=dataset_params(),
+        dataset=dataset_params,
         shards=N_SHARDS,
         weak_root=weak_root,
         examples=tracked("report.examples"),
     script:
         "../workflow_scripts/report_figures.py"
+
+
+rule report_k_estimate:
+    input:
+        estimates=fold_estimates,
+    output:
+        figure=report(
+            "results/report/fold{fold}/k_estimate.png",
+            caption="report/k_estimate.rst",
+            category="Number of novel classes",
+            labels={"fold": "{fold}", "figure": "estimated number of novel classes"},
+        ),
+    log:
+        "logs/report_k_estimate/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/report_k_estimate/fold{fold}.tsv"
+    wildcard_constraints:
+        fold=FOLD_IDS,
+    conda:
+        "../envs/cpu.yaml"
+    script:
+        "../workflow_scripts/report_k_estimate.py"
 
 
 rule report_tables:

@@ -31,7 +31,19 @@ def weak_root(wildcards):
     return f"results/weak/fold{weak_fold(wildcards.fold)}"
 
 
-def report_targets():
-    return expand("results/report/fold{fold}/examples.png", fold=FOLDS) + [
-        "results/report/discovery_results.csv"
+def fold_estimates(wildcards):
+    """Every run's k_estimate artifact of fold {fold} (discovery.k auto)."""
+    return [
+        k_estimate_dir(wildcards.fold, s, r) for s in SUPERVISIONS for r in REPLICATES
     ]
+
+
+def report_targets():
+    estimates = (
+        expand("results/report/fold{fold}/k_estimate.png", fold=FOLDS) if AUTO_K else []
+    )
+    return (
+        expand("results/report/fold{fold}/examples.png", fold=FOLDS)
+        + ["results/report/discovery_results.csv"]
+        + estimates
+    )

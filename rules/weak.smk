@@ -42,7 +42,7 @@ rule train_icd:
         amp=tracked("compute.amp"),
         max_iterations_per_epoch=tracked("compute.max_iterations_per_epoch"),
         seed=tracked("seed"),
-        dataset=dataset_params(),
+        dataset=dataset_params,
     script:
         "../workflow_scripts/train_icd.py"
 
@@ -64,7 +64,7 @@ rule icd_scores:
         mode=WEAK_MODE,
         n_shards=N_SHARDS,
         seed=tracked("seed"),
-        dataset=dataset_params(),
+        dataset=dataset_params,
     script:
         "../workflow_scripts/icd_scores.py"
 
@@ -104,7 +104,7 @@ rule crf:
     params:
         variants=SEED_VARIANTS,
         crf=tracked("crf"),
-        dataset=dataset_params(),
+        dataset=dataset_params,
     script:
         "../workflow_scripts/crf.py"
 
@@ -133,7 +133,7 @@ rule seed_eval:
     params:
         mode=WEAK_MODE,
         variants=SEED_VARIANTS,
-        dataset=dataset_params(),
+        dataset=dataset_params,
     script:
         "../workflow_scripts/seed_eval.py"
 

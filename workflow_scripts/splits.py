@@ -8,7 +8,8 @@ stage = Stage(snakemake)  # noqa: F821 (injected by Snakemake)
 p = stage.params
 train = class_presence(stage.inputs.dataset, "trainaug", p.labels_from)
 val = class_presence(stage.inputs.dataset, "val", p.labels_from)
-lists = build_fold_lists(p.kind, int(stage.wildcards.fold), {**train, **val}, list(train), list(val),
+kind = stage.fold_definition["kind"] if stage.fold_definition else p.kind  # a custom fold: its dataset params
+lists = build_fold_lists(kind, int(stage.wildcards.fold), {**train, **val}, list(train), list(val),
                          p.selection_fraction, p.seed)
 with stage.output_dir() as build:
     stage.write_provenance(metrics={"counts": write_fold_lists(build, lists)})

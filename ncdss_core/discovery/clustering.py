@@ -9,6 +9,8 @@ Artifacts:
 - pseudo_labels/k{k}/: <id>.png fused labels (0 bg, 1..B base, B+1..B+k clusters), novel.txt,
   quality.json (against ground truth: novel mIoU after matching, base mIoU).
 Only one vector per image is held in memory across images; label maps are streamed.
+Under discovery.k auto, {k} is a label (kauto_x2): the number behind it is k_factor x the run's
+estimated number of novel classes (`cluster_count`, `k_estimation`).
 """
 
 from __future__ import annotations
@@ -38,25 +40,35 @@ class Clusters:
     explained_variance: float
 
 
-def cluster_prototypes(prototypes: np.ndarray, k: int, settings: ClusteringSettings, seed: int) -> Clusters:
-    """PCA (full SVD: deterministic, unlike the randomized solver) then k-means with pinned n_init
-    and random_state (reference pitfall §9.2.6)."""
+def embed(prototypes: np.ndarray, settings: ClusteringSettings, seed: int) -> tuple[np.ndarray, float]:
+    """PCA (full SVD: deterministic, unlike the randomized solver) to discovery.pca_dim, whitened
+    per discovery.whiten: (vectors, explained variance ratio). The clustering and the estimate of
+    the number of novel classes see the same space."""
     pca_dim, whiten = settings.pca_dim, settings.whiten
     x = np.asarray(prototypes, dtype=np.float64)
-    if len(x) < k:
-        raise ValueError(f"discovery.k = {k} clusters but only {len(x)} novel images kept")
     dim = int(min(pca_dim, x.shape[0], x.shape[1]))
     if dim > 0 and pca_dim > 0:
         pca = PCA(n_components=dim, whiten=whiten, svd_solver="full", random_state=seed)
         reduced = pca.fit_transform(x)
-        explained = float(pca.explained_variance_ratio_.sum())
-    else:
-        reduced, explained = x, 1.0
-    kmeans = KMeans(n_clusters=k, init="k-means++", n_init=settings.n_init, max_iter=settings.max_iter, tol=1.0e-4,
-                    random_state=seed)
-    labels = kmeans.fit_predict(reduced)
+        return reduced, float(pca.explained_variance_ratio_.sum())
+    return x, 1.0
+
+
+def make_kmeans(k: int, settings: ClusteringSettings, seed: int) -> KMeans:
+    """k-means++ with n_init and random_state pinned (reference pitfall §9.2.6)."""
+    return KMeans(n_clusters=k, init="k-means++", n_init=settings.n_init, max_iter=settings.max_iter, tol=1.0e-4,
+                  random_state=seed)
+
+
+def cluster_prototypes(prototypes: np.ndarray, k: int, settings: ClusteringSettings, seed: int) -> Clusters:
+    """PCA then k-means (`embed`, `kmeans`)."""
+    if len(prototypes) < k:
+        raise ValueError(f"discovery.k = {k} clusters but only {len(prototypes)} novel images kept")
+    reduced, explained = embed(prototypes, settings, seed)
+    model = make_kmeans(k, settings, seed)
+    labels = model.fit_predict(reduced)
     return Clusters(labels=labels.astype(np.int64), embedding=reduced.astype(np.float32),
-                    inertia=float(kmeans.inertia_), explained_variance=explained)
+                    inertia=float(model.inertia_), explained_variance=explained)
 
 
 def fuse(high_base: np.ndarray, novel_mask: np.ndarray, cluster: int, num_base: int) -> np.ndarray:
@@ -99,6 +111,13 @@ def cluster_fold(shard_dirs: Sequence[str | Path], out_dir: str | Path, k: int, 
                "pca_explained_variance": result.explained_variance, "feature_dim": int(vectors.shape[1])}
     atomic_write_json(out / "summary.json", summary)
     return summary
+
+
+def cluster_count(clusters_dir: str | Path) -> int:
+    """The k a clusters artifact was made with (its summary.json)."""
+    from ncdss_core.io.atomic import read_json
+
+    return int(read_json(Path(clusters_dir) / "summary.json")["k"])
 
 
 def read_assignments(path: str | Path) -> dict[str, int]:

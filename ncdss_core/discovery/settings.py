@@ -82,3 +82,12 @@ class ClusteringSettings(Settings):
     whiten: bool
     n_init: int
     max_iter: int
+
+
+@dataclass(frozen=True)
+class KEstimateSettings(Settings):
+    """`discovery` keys of the estimate of the number of novel classes (discovery.k auto)."""
+
+    SECTION = "discovery"
+    k_estimator: str
+    k_range: list[int]

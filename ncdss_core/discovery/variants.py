@@ -2,7 +2,7 @@
 
 Torch-free, so the Snakefile can import it to build the DAG.
 
-    row 1 no_overclustering     basic framework with k = number of novel classes
+    row 1 no_overclustering     basic framework with k = number of novel classes (estimated: discovery.k auto)
     row 2 basic                 basic framework with k = discovery.k (over-clustering)
     row 3 ranking               base + clean split only
     row 4 ranking_reassignment  base + clean, with dynamic reassignment
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ncdss_core.data.folds import novel_classes
+from ncdss_core.discovery.cluster_count import AUTO, k_label
 from ncdss_core.discovery.settings import FinetuneSettings, ReassignmentSettings, SelfTrainingSettings
 
 
@@ -38,9 +39,11 @@ class Variant:
             keys += ReassignmentSettings.keys()
         return tuple(sorted(keys))
 
-    def k(self, k: int, kind: str, fold: int) -> int:
-        """Clusters this variant trains with: discovery.k, or the number of novel classes."""
-        return k if self.overclustering else len(novel_classes(kind, fold))
+    def k(self, k: int | str, kind: str, fold: int, factor: int) -> int | str:
+        """Clusters this variant trains with: discovery.k, or the number of novel classes; under
+        discovery.k auto the label of factor x (or 1 x) the estimate (`cluster_count.k_label`)."""
+        novel = 0 if k == AUTO else len(novel_classes(kind, fold))
+        return k_label(k, factor, novel, self.overclustering)
 
 
 def backbone_init(finetune_cfg: Mapping[str, Any], model_cfg: Mapping[str, Any]) -> str:

@@ -19,8 +19,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ncdss_core.data.files import VOC_PALETTE, id_path, read_ids, read_label_png  # noqa: E402
-from ncdss_core.evaluation.evaluate import predict_logits  # noqa: E402
-from ncdss_core.models.segmodel import load_checkpoint  # noqa: E402
 from ncdss_core.io.atomic import atomic_write_bytes, read_json  # noqa: E402
 
 _PALETTE = np.array(VOC_PALETTE, dtype=np.uint8).reshape(256, 3)
@@ -167,6 +165,10 @@ def seed_shards(shard_dirs: Sequence[str | Path], stage: str, variant: str) -> l
 
 def prediction_reader(model_dir: str | Path, dataset: Any, device: str) -> Panel:
     """The argmax prediction of a model directory's selected checkpoint on a training image."""
+    # imported here: the rest of the module (the estimate figure's CPU job) needs no torch
+    from ncdss_core.evaluation.evaluate import predict_logits
+    from ncdss_core.models.segmodel import load_checkpoint
+
     model, meta = load_checkpoint(Path(model_dir) / "model.pt")
     model.to(device).eval()
 
@@ -212,3 +214,31 @@ def report_figures(dataset: Any, inputs: Mapping[str, Any], outputs: Mapping[str
         },
         outputs["examples"],
     )
+
+
+def k_estimate_figure(estimate_dirs: Sequence[str | Path], out: str | Path) -> Path:
+    """The estimate of the number of novel classes of one fold (discovery.k auto): the criterion of
+    every candidate per run (supervision, training seed), the chosen N̂ marked on each curve and the
+    fold's true number as a dashed line."""
+    records = [read_json(Path(d) / "estimate.json") for d in estimate_dirs]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    truths = set()
+    for record in records:
+        points = [(n, v) for n, v in zip(record["candidates"], record["criterion"]) if v is not None]
+        xs, ys = zip(*points) if points else ((), ())
+        line, = ax.plot(xs, ys, marker="o", markersize=3,
+                        label=f"{record.get('supervision', '?')}, seed {record.get('seed', '?')}: N̂ = {record['n_hat']}")
+        chosen = dict(points).get(record["n_hat"])
+        if chosen is not None:
+            ax.plot([record["n_hat"]], [chosen], marker="*", markersize=14, color=line.get_color())
+        if record.get("true_n") is not None:
+            truths.add(int(record["true_n"]))
+    for truth in sorted(truths):
+        ax.axvline(truth, color="black", linestyle="--", linewidth=1, label=f"true number: {truth}")
+    first = records[0] if records else {"criterion_name": "criterion", "higher_is_better": True, "estimator": "?"}
+    ax.set_xlabel("candidate number of novel classes")
+    ax.set_ylabel(f"{first['criterion_name']} ({'higher' if first['higher_is_better'] else 'lower'} is better)")
+    ax.set_title(f"Estimated number of novel classes ({first['estimator']}; ★ chosen)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize=7)
+    return _save(fig, out)

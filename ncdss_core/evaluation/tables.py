@@ -326,9 +326,54 @@ def build_selection_tables(frame: pd.DataFrame, folds: Sequence[int], seeds: Seq
     return _csv(["model", "fold", "seed", *SELECTION_METRICS], lines), _markdown(intro, sections)
 
 
-def write_tables(out_dir: str | Path, frame: pd.DataFrame, folds: Sequence[int], seeds: Sequence[int]) -> None:
+# --- the estimated number of novel classes (discovery.k auto) -------------------------------------
+ESTIMATE_COLUMNS = ("supervision", "fold", "seed", "estimator", "k_range", "n_hat", "true_n")
+
+
+def read_estimates(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """One row per k_estimate artifact (its estimate.json): the run (supervision, fold, training
+    seed), the estimator and its candidate range, N̂ and the fold's true number of novel classes."""
+    rows = []
+    for path in paths:
+        data = read_json(Path(path) / "estimate.json")
+        rows.append({**{key: data.get(key) for key in ESTIMATE_COLUMNS},
+                     "k_range": f"{data['k_range'][0]}-{data['k_range'][1]}"})
+    return pd.DataFrame(rows, columns=list(ESTIMATE_COLUMNS), dtype=object)
+
+
+def build_estimate_tables(estimates: pd.DataFrame, folds: Sequence[int], seeds: Sequence[int]) -> tuple[str, str]:
+    """(k_estimates.csv, k_estimates.md): N̂ per fold x training seed, each supervision a section of
+    "N̂ (true N)" cells; – where a run has no estimate."""
+    order = sorted(estimates.itertuples(index=False),
+                   key=lambda r: (SUPERVISIONS.index(r.supervision) if r.supervision in SUPERVISIONS else 99,
+                                  int(r.fold), int(r.seed)))
+    text_csv = _csv(ESTIMATE_COLUMNS, [list(r) for r in order])
+    found = {(r.supervision, int(r.fold), int(r.seed)): r for r in order}
+    estimators = _listed(sorted({str(r.estimator) for r in order}))
+    ranges = _listed(sorted({str(r.k_range) for r in order}))
+    intro = (f"discovery.k auto: the estimated number of novel classes N̂ (estimator {estimators}, candidates "
+             f"{ranges}) per fold and training seed; in brackets the fold's true number.")
+
+    def cell(supervision: str, fold: int, seed: int) -> str:
+        run = found.get((supervision, fold, seed))
+        return "–" if run is None else f"{run.n_hat} ({'?' if run.true_n is None else run.true_n})"
+
+    supervisions = sorted({r.supervision for r in order}, key=lambda s: SUPERVISIONS.index(s) if s in SUPERVISIONS else 99)
+    sections = [(f"N̂ under {supervision} supervision", ["seed", *(f"fold{f}" for f in folds)],
+                 [[seed, *(cell(supervision, int(f), int(seed)) for f in folds)] for seed in seeds])
+                for supervision in supervisions]
+    return text_csv, _markdown(intro, sections)
+
+
+def write_tables(out_dir: str | Path, frame: pd.DataFrame, folds: Sequence[int], seeds: Sequence[int],
+                 estimates: pd.DataFrame | None = None) -> None:
     """results and comparisons, and errors and selection where the evaluations carry them, each as
-    .csv and .md, written atomically."""
+    .csv and .md, written atomically; k_estimates where the runs estimated their number of novel
+    classes (`estimates`, read_estimates)."""
+    if estimates is not None and len(estimates):
+        text_csv, text_md = build_estimate_tables(estimates, folds, seeds)
+        atomic_write_text(Path(out_dir) / "k_estimates.csv", text_csv)
+        atomic_write_text(Path(out_dir) / "k_estimates.md", text_md)
     builds = {"results": build_tables, "comparisons": build_comparisons}
     if frame.metric.isin(SELECTION_METRICS).any():
         builds["selection"] = build_selection_tables

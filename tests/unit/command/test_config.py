@@ -55,7 +55,7 @@ def test_wrong_type_is_named(default_config):
 
 def test_fold_outside_range(default_config):
     default_config["folds"] = [0, 5]
-    assert "config key folds.1" in _error(default_config)
+    assert "config key folds: fold 5 does not exist for dataset kind generated" in _error(default_config)
 
 
 def test_fold_4_does_not_exist_for_coco(default_config, tmp_path):

@@ -8,6 +8,7 @@ from ncdss_core.discovery.settings import (
     BaseSettings,
     ClusteringSettings,
     FinetuneSettings,
+    KEstimateSettings,
     ReassignmentSettings,
     SelfTrainingSettings,
 )
@@ -15,13 +16,14 @@ from ncdss_core.models.segmodel import ModelSettings
 from ncdss_core.settings import split_params
 
 # keys the Snakefile reads to build the DAG (which runs exist), not a stage
-DAG_KEYS = {"finetune": {"ablations", "ablation_supervision"}, "discovery": {"k"}}
-# keys a rule tracks as a single value: the ranking rule's clean ratio
-SINGLE_VALUES = {"finetune": {"clean_ratio"}}
+# (k_factor: the multiple in the auto path label, clusters/kauto_x<k_factor>)
+DAG_KEYS = {"finetune": {"ablations", "ablation_supervision"}, "discovery": {"k", "k_factor"}}
+# keys a rule tracks as a single value: the ranking rule's clean ratio, the base probes' count
+SINGLE_VALUES = {"finetune": {"clean_ratio"}, "discovery": {"k_probes_per_class"}}
 READERS = {
     "model": [ModelSettings],
     "base": [BaseSettings],
-    "discovery": [BaseRemovalSettings, ClusteringSettings],
+    "discovery": [BaseRemovalSettings, ClusteringSettings, KEstimateSettings],
     "finetune": [FinetuneSettings, SelfTrainingSettings, ReassignmentSettings],
 }
 

@@ -135,3 +135,31 @@ def test_error_shares_split_each_union_into_its_intersection_and_the_six_errors(
     empty[:4, :4], empty[:4, 5] = matrix[:, :4], matrix[:, 4]
     assert error_shares(empty, 2, [1, 4])["iou"] == pytest.approx(10 / 31)
     assert math.isnan(error_shares(empty, 2, [4])["iou"])
+
+
+def test_fewer_clusters_than_novel_classes_leave_the_unmatched_classes_at_iou_0():
+    # B = 1, N = 3 novel classes (gt 2, 3, 4), k = 2 clusters (pred 2, 3): class 4 gets no cluster
+    gt = np.array([0, 1, 2, 2, 3, 3, 4, 4])
+    pred = np.array([0, 1, 3, 3, 2, 2, 2, 2])
+    cm = ConfusionMatrix(5, 4)
+    cm.update(gt, pred)
+    scores = discovery_scores(cm, num_base=1, num_novel=3, k=2)
+    assert scores.method == "hungarian" and len(scores.mapping) == 2
+    assert len(set(scores.mapping)) == 2  # one-to-one
+    iou = scores.iou[2:5]
+    assert iou.count(0.0) >= 1  # the unmatched class counts, with IoU 0, not skipped as absent
+    assert scores.novel_miou == pytest.approx(sum(iou) / 3)
+    # cluster 1 (pred 3) is class 2, cluster 0 (pred 2) covers classes 3 and 4: one of them matched
+    assert scores.mapping[1] == 0 and iou[0] == pytest.approx(1.0)
+    assert scores.novel_miou == pytest.approx((1.0 + 0.5 + 0.0) / 3)
+
+
+def test_more_clusters_than_novel_classes_merge_by_majority():
+    # B = 1, N = 2, k = 5: clusters 0, 1, 2 -> class 0; clusters 3, 4 -> class 1
+    gt = np.array([2, 2, 2, 3, 3, 1, 0])
+    pred = np.array([2, 3, 4, 5, 6, 1, 0])
+    cm = ConfusionMatrix(4, 7)
+    cm.update(gt, pred)
+    scores = discovery_scores(cm, num_base=1, num_novel=2, k=5)
+    assert scores.method == "majority" and scores.mapping == [0, 0, 0, 1, 1]
+    assert scores.novel_miou == pytest.approx(1.0)
