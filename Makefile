@@ -29,8 +29,8 @@ reproduce: setup
 	$(SNAKEMAKE) --configfile config/reproduce.yaml
 	$(SNAKEMAKE) --configfile config/reproduce.yaml --report results/report.html
 
-# The four folds x 3 training seeds, all six ablation rows and the weakly-supervised rows, with the
-# per-epoch selection diagnostics (config/replicates.yaml): mean ± std over seeds in results/tables.
+# The four folds x 3 training seeds, all six ablation rows and the weakly-supervised rows
+# (config/replicates.yaml; replicate 0 is that of `make reproduce`): mean ± std over seeds in results/tables.
 replicates: setup
 	$(SNAKEMAKE) --configfile config/reproduce.yaml config/replicates.yaml
 	$(SNAKEMAKE) --configfile config/reproduce.yaml config/replicates.yaml --report results/report.html
