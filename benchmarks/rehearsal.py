@@ -295,9 +295,13 @@ def measure(out: Path) -> dict:
             iterations = sum(_history_iterations(d) for d, _ in mine)
             seconds = sum(sum(s for s in r.get("extra", r).get("epoch_seconds", []) or [] if s)
                           for _, r in mine)
+            # CPU seconds of one thread: a training given several threads (the fine-tunings, which run
+            # alone) spends its rule's CPU/wall ratio in CPU per wall second of its epochs
+            threads = max(1.0, e["cpu_s_total"] / max(e["s_total"], 1e-9))
             e["iterations"] = iterations
-            e["s_per_iteration"] = round(seconds / iterations, 1) if iterations and seconds else None
-            per_job = [sum(x for x in r.get("extra", {}).get("epoch_seconds", []) or [] if x)
+            e["cpu_per_wall"] = round(threads, 2)
+            e["s_per_iteration"] = round(threads * seconds / iterations, 1) if iterations and seconds else None
+            per_job = [threads * sum(x for x in r.get("extra", {}).get("epoch_seconds", []) or [] if x)
                        / max(_history_iterations(d), 1) for d, r in mine]
             e["s_per_iteration_max"] = round(max(per_job), 1) if per_job else None
             e["train_images"] = max((r.get("metrics", {}).get("train_images") or 0 for _, r in mine), default=0)
@@ -447,7 +451,8 @@ def table(out: Path) -> str:
               "decoded arrays, + kept novel images x 2,048 x 8 B x 4 for clustering (COCO: every image), + "
               f"{CUDA_HOST_MB} MB of CUDA host memory for a GPU rule; runtime needed (CPU rules) = CPU s per "
               f"job x {MARGIN}, in minutes rounded up to 10. Seconds are CPU seconds of one thread on this "
-              "machine, shared with other work (load above); a GPU rule's time on a GPU is not measured here."]
+              "machine (a training run with several threads: its wall seconds per iteration x its CPU/wall "
+              "ratio), with the load above; a GPU rule's time on a GPU is not measured here."]
     if m["coco_layout"]:
         lines += ["", "The same images in the COCO-20^i layout (`kind: coco`, fold 2), the data rules and the base model: "
                   + "; ".join(f"{rule} {c['jobs']} job{'s' if c['jobs'] > 1 else ''}, peak {c['peak_rss_mb']} MB, "

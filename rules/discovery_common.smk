@@ -261,4 +261,6 @@ def discovery_targets():
 
 
 def evaluation_targets():
-    return ["results/tables/discovery"]
+    return ["results/tables/discovery"] + (
+        ["results/tables/k_estimates"] if AUTO_K else []
+    )

@@ -27,7 +27,6 @@ rule evaluate:
 rule tables:
     input:
         evals=[path for *_, path in table_entries()],
-        estimates=estimate_targets(),
     output:
         directory("results/tables/discovery"),
     log:
@@ -42,6 +41,26 @@ rule tables:
         seeds=[training_seed(r) for r in REPLICATES],
     script:
         "../workflow_scripts/tables.py"
+
+
+# discovery.k auto: N̂ of every run and each estimator's error against the true count, apart from the
+# trainings (`snakemake results/tables/k_estimates` needs only the base models and the prototypes)
+rule k_estimate_table:
+    input:
+        estimates=estimate_targets(),
+    output:
+        directory("results/tables/k_estimates"),
+    log:
+        "logs/tables/k_estimates.log",
+    benchmark:
+        "results/benchmarks/tables/k_estimates.tsv"
+    conda:
+        "../envs/cpu.yaml"
+    params:
+        folds=FOLDS,
+        seeds=[training_seed(r) for r in REPLICATES],
+    script:
+        "../workflow_scripts/k_estimate_table.py"
 
 
 rule seed_tables:

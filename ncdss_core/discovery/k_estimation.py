@@ -32,12 +32,10 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 
-from ncdss_core.discovery.cluster_count import ESTIMATE_FILE
+from ncdss_core.discovery.cluster_count import ESTIMATE_FILE, ESTIMATORS
 from ncdss_core.discovery.clustering import embed, load_prototypes, make_kmeans
 from ncdss_core.discovery.settings import ClusteringSettings
 from ncdss_core.io.atomic import atomic_write_json
-
-ESTIMATORS = ("base_probes", "silhouette", "gmm_bic")
 
 
 @dataclass
@@ -167,15 +165,21 @@ def estimate_run(shard_dirs: Sequence[str | Path], probes_dir: str | Path | None
                  true_n: int | None, out_dir: str | Path) -> dict[str, Any]:
     """The estimate of one run (`run`: its fold, supervision and training seed, for the tables),
     written to estimate.json: N̂, the estimator, the candidate range, the criterion per candidate;
-    `true_n` (the fold's definition, for the report) is recorded beside it and read by no estimator."""
+    `true_n` (the fold's definition, for the report) is recorded beside it and read by no estimator.
+    `by_estimator` holds the estimate of every estimator the run's inputs allow (the chosen one too)."""
     from ncdss_core.discovery.probes import Probes  # here: the module's probe extraction needs torch
 
 
     _, novel = load_prototypes(shard_dirs)
     probes = Probes.load(probes_dir) if probes_dir is not None else None
-    result = estimate_novel_count(estimator, novel, k_range, settings, seed,
-                                  None if probes is None else probes.vectors, None if probes is None else probes.labels)
+    vectors, labels = (None, None) if probes is None else (probes.vectors, probes.labels)
+    # every estimator whose inputs the run has, on the same prototypes: which one to trust is a
+    # measurement (docs/results.md), and comparing them costs seconds against the base model's minutes
+    names = [estimator, *(n for n in ESTIMATORS if n != estimator and (n != "base_probes" or probes is not None))]
+    results = {name: estimate_novel_count(name, novel, k_range, settings, seed, vectors, labels) for name in names}
+    result = results[estimator]
     record = {**run, **result.as_dict(), "k_range": [int(k) for k in k_range], "images": int(len(novel)),
-              "probes": 0 if probes is None else len(probes.ids), "true_n": true_n}
+              "probes": 0 if probes is None else len(probes.ids), "true_n": true_n,
+              "by_estimator": {name: other.as_dict() for name, other in results.items()}}
     atomic_write_json(Path(out_dir) / ESTIMATE_FILE, record)
     return record

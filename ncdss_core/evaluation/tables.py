@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ncdss_core.discovery.cluster_count import ESTIMATORS
 from ncdss_core.discovery.variants import VARIANTS, model_name
 from ncdss_core.evaluation.metrics import ERROR_SHARES, error_shares, remap_matrix
 from ncdss_core.io.atomic import atomic_write_text, read_json
@@ -328,26 +329,49 @@ def build_selection_tables(frame: pd.DataFrame, folds: Sequence[int], seeds: Seq
 
 # --- the estimated number of novel classes (discovery.k auto) -------------------------------------
 ESTIMATE_COLUMNS = ("supervision", "fold", "seed", "estimator", "k_range", "n_hat", "true_n")
+# N̂ of every estimator the run could compute (estimate.json -> by_estimator), one column each
+ESTIMATOR_COLUMNS = tuple(f"n_hat_{name}" for name in ESTIMATORS)
 
 
 def read_estimates(paths: Iterable[str | Path]) -> pd.DataFrame:
     """One row per k_estimate artifact (its estimate.json): the run (supervision, fold, training
-    seed), the estimator and its candidate range, N̂ and the fold's true number of novel classes."""
+    seed), the chosen estimator and its candidate range, N̂, the fold's true number of novel classes,
+    and N̂ of each estimator (None where the run did not compute it)."""
     rows = []
     for path in paths:
         data = read_json(Path(path) / "estimate.json")
+        others = data.get("by_estimator", {})
         rows.append({**{key: data.get(key) for key in ESTIMATE_COLUMNS},
-                     "k_range": f"{data['k_range'][0]}-{data['k_range'][1]}"})
-    return pd.DataFrame(rows, columns=list(ESTIMATE_COLUMNS), dtype=object)
+                     "k_range": f"{data['k_range'][0]}-{data['k_range'][1]}",
+                     **{f"n_hat_{name}": others.get(name, {}).get("n_hat") for name in ESTIMATORS}})
+    return pd.DataFrame(rows, columns=[*ESTIMATE_COLUMNS, *ESTIMATOR_COLUMNS], dtype=object)
 
 
-def build_estimate_tables(estimates: pd.DataFrame, folds: Sequence[int], seeds: Sequence[int]) -> tuple[str, str]:
-    """(k_estimates.csv, k_estimates.md): N̂ per fold x training seed, each supervision a section of
-    "N̂ (true N)" cells; – where a run has no estimate."""
+def estimate_errors(estimates: pd.DataFrame) -> pd.DataFrame:
+    """Per supervision, estimator and true count: the runs, how many N̂ equal the truth, how many lie
+    within ±1 of it, and the mean absolute error |N̂ - N| (runs with an unknown truth left out)."""
+    long = estimates.melt(id_vars=["supervision", "true_n"], value_vars=list(ESTIMATOR_COLUMNS),
+                          var_name="estimator", value_name="estimate").dropna(subset=["estimate", "true_n"])
+    long["estimator"] = long["estimator"].str.removeprefix("n_hat_")
+    long["error"] = (long["estimate"].astype(int) - long["true_n"].astype(int)).abs()
+    groups = long.groupby(["supervision", "estimator", "true_n"], sort=False)["error"]
+    frame = groups.agg(runs="size", exact=lambda e: int((e == 0).sum()), within_1=lambda e: int((e <= 1).sum()),
+                       mae="mean").reset_index()
+    order = {name: i for i, name in enumerate(ESTIMATORS)}
+    return frame.sort_values(["supervision", "estimator", "true_n"],
+                             key=lambda c: c.map(order) if c.name == "estimator" else
+                             c.map(lambda s: SUPERVISIONS.index(s) if s in SUPERVISIONS else 99)
+                             if c.name == "supervision" else c.astype(int)).reset_index(drop=True)
+
+
+def build_estimate_tables(estimates: pd.DataFrame, folds: Sequence[int], seeds: Sequence[int]) -> tuple[str, str, str]:
+    """(k_estimates.csv, k_estimate_errors.csv, k_estimates.md): N̂ per fold x training seed, each
+    supervision a section of "N̂ (true N)" cells (– where a run has no estimate); then, per estimator,
+    the error against the true count (estimate_errors), all counts together and per count."""
     order = sorted(estimates.itertuples(index=False),
                    key=lambda r: (SUPERVISIONS.index(r.supervision) if r.supervision in SUPERVISIONS else 99,
                                   int(r.fold), int(r.seed)))
-    text_csv = _csv(ESTIMATE_COLUMNS, [list(r) for r in order])
+    text_csv = _csv([*ESTIMATE_COLUMNS, *ESTIMATOR_COLUMNS], [list(r) for r in order])
     found = {(r.supervision, int(r.fold), int(r.seed)): r for r in order}
     estimators = _listed(sorted({str(r.estimator) for r in order}))
     ranges = _listed(sorted({str(r.k_range) for r in order}))
@@ -362,18 +386,37 @@ def build_estimate_tables(estimates: pd.DataFrame, folds: Sequence[int], seeds: 
     sections = [(f"N̂ under {supervision} supervision", ["seed", *(f"fold{f}" for f in folds)],
                  [[seed, *(cell(supervision, int(f), int(seed)) for f in folds)] for seed in seeds])
                 for supervision in supervisions]
-    return text_csv, _markdown(intro, sections)
+    errors = estimate_errors(pd.DataFrame([r._asdict() for r in order],
+                                          columns=[*ESTIMATE_COLUMNS, *ESTIMATOR_COLUMNS]))
+    errors_csv = _csv(["supervision", "estimator", "true_n", "runs", "exact", "within_1", "mae"],
+                      [[*r[:6], f"{r.mae:.4f}"] for r in errors.itertuples(index=False)])
+    for supervision in supervisions:
+        rows = []
+        for name, group in errors[errors.supervision == supervision].groupby("estimator", sort=False):
+            runs = int(group.runs.sum())
+            within = int(group.within_1.sum())
+            mae = float((group.mae * group.runs).sum() / runs)
+            per_count = ", ".join(f"N = {r.true_n}: {r.mae:.2f}" for r in group.itertuples(index=False))
+            rows.append([name, runs, int(group.exact.sum()), f"{within} ({100 * within / runs:.0f} %)",
+                         f"{mae:.2f}", per_count])
+        sections.append((f"Error of each estimator under {supervision} supervision",
+                         ["estimator", "runs", "N̂ = N", "within ±1", "mean abs. error", "mean abs. error per true N"],
+                         rows))
+    return text_csv, errors_csv, _markdown(intro, sections)
 
 
-def write_tables(out_dir: str | Path, frame: pd.DataFrame, folds: Sequence[int], seeds: Sequence[int],
-                 estimates: pd.DataFrame | None = None) -> None:
+def write_estimate_tables(out_dir: str | Path, estimates: pd.DataFrame, folds: Sequence[int],
+                          seeds: Sequence[int]) -> None:
+    """k_estimates.csv / .md and k_estimate_errors.csv (build_estimate_tables), written atomically."""
+    text_csv, errors_csv, text_md = build_estimate_tables(estimates, folds, seeds)
+    atomic_write_text(Path(out_dir) / "k_estimates.csv", text_csv)
+    atomic_write_text(Path(out_dir) / "k_estimate_errors.csv", errors_csv)
+    atomic_write_text(Path(out_dir) / "k_estimates.md", text_md)
+
+
+def write_tables(out_dir: str | Path, frame: pd.DataFrame, folds: Sequence[int], seeds: Sequence[int]) -> None:
     """results and comparisons, and errors and selection where the evaluations carry them, each as
-    .csv and .md, written atomically; k_estimates where the runs estimated their number of novel
-    classes (`estimates`, read_estimates)."""
-    if estimates is not None and len(estimates):
-        text_csv, text_md = build_estimate_tables(estimates, folds, seeds)
-        atomic_write_text(Path(out_dir) / "k_estimates.csv", text_csv)
-        atomic_write_text(Path(out_dir) / "k_estimates.md", text_md)
+    .csv and .md, written atomically."""
     builds = {"results": build_tables, "comparisons": build_comparisons}
     if frame.metric.isin(SELECTION_METRICS).any():
         builds["selection"] = build_selection_tables

@@ -15,7 +15,7 @@ from ncdss_core.io.atomic import read_json
 
 pytestmark = pytest.mark.workflow
 RUN = "results/discovery/fold10/full/rep0"
-TARGETS = ("results/tables/discovery", "results/report/fold10/k_estimate.png")
+TARGETS = ("results/tables/discovery", "results/tables/k_estimates", "results/report/fold10/k_estimate.png")
 
 
 def overlay(tmp_path, supervision="full", **discovery):
@@ -59,8 +59,10 @@ def test_a_custom_fold_runs_with_an_estimated_number_of_clusters(kauto_run):
     rows = list(csv.DictReader((work / "results/tables/discovery/results.csv").open()))
     ks = {r["model"]: r["k"] for r in rows if r["fold"] == "10" and r["checkpoint"] == "selected"}
     assert ks == {"base": "0", "basic": str(2 * n_hat), "ablation_no_overclustering": str(n_hat)}
-    table = list(csv.DictReader((work / "results/tables/discovery/k_estimates.csv").open()))
+    table = list(csv.DictReader((work / "results/tables/k_estimates/k_estimates.csv").open()))
     assert [(r["fold"], r["n_hat"], r["true_n"]) for r in table] == [("10", str(n_hat), "3")]
+    assert table[0]["n_hat_base_probes"] == str(n_hat) and table[0]["n_hat_silhouette"] == str(
+        estimate["by_estimator"]["silhouette"]["n_hat"])
     assert (work / "results/report/fold10/k_estimate.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -68,7 +70,7 @@ def test_a_custom_fold_runs_with_an_estimated_number_of_clusters(kauto_run):
 def test_the_estimate_keys_rerun_the_estimate_and_what_follows_only(kauto_run, tmp_path, change):
     work = kauto_run
     jobs = planned_jobs(work, *TARGETS, configfile=overlay(tmp_path, **change))
-    assert {"k_estimate", "clustering", "pseudo_labels", "finetune", "tables"} <= set(jobs)
+    assert {"k_estimate", "k_estimate_table", "clustering", "pseudo_labels", "finetune", "tables"} <= set(jobs)
     assert not {"base_model", "base_removal", "base_probes", "splits"} & set(jobs)
 
 

@@ -117,6 +117,21 @@ def test_the_estimate_artifact_records_the_run_the_range_and_every_candidate(tmp
     assert record["candidates"] == [2, 3, 4, 5, 6] and len(record["criterion"]) == 5
     assert record["probes"] == len(probes) and record["images"] == len(novel)
     assert resolve_k("auto_x2", out) == 6 and resolve_k("auto_x1", out) == 3 and resolve_k(10, None) == 10
+    # every estimator on the same prototypes beside the chosen one, which the record's top level is
+    assert set(record["by_estimator"]) == {"base_probes", "silhouette", "gmm_bic"}
+    assert record["by_estimator"]["base_probes"]["criterion"] == record["criterion"]
+    assert all(other["n_hat"] == 3 for other in record["by_estimator"].values())
+
+
+def test_without_probes_the_record_holds_the_estimators_that_need_none(tmp_path):
+    novel, _, _ = novel_and_probes(5)
+    shard = tmp_path / "shard"
+    shard.mkdir()
+    np.savez_compressed(shard / "prototypes.npz", ids=np.array([f"i{n:03d}" for n in range(len(novel))]),
+                        vectors=novel.astype(np.float32))
+    record = estimate_run([shard], None, "gmm_bic", [2, 8], SETTINGS, 0, {"fold": 12}, 5, tmp_path)
+    assert record["estimator"] == "gmm_bic" and set(record["by_estimator"]) == {"gmm_bic", "silhouette"}
+    assert record["by_estimator"]["gmm_bic"]["criterion"] == record["criterion"] and record["n_hat"] == 5
 
 
 def test_k_labels_name_integer_k_as_before_and_auto_by_its_factor():
