@@ -88,3 +88,21 @@ def test_under_weak_supervision_the_probes_come_from_the_icd_labels_of_the_custo
     assert icd["params"]["dataset"]["novel_classes"] == [1, 4, 7]
     estimate = read_json(work / weak / "k_estimate/estimate.json")
     assert estimate["supervision"] == "weak" and estimate["true_n"] == 3 and estimate["probes"] > 0
+
+
+def test_an_estimate_equal_to_a_given_k_gives_the_bytes_of_that_k(kauto_run, tmp_path):
+    """auto_x2 with N̂ clusters exactly as an integer k = 2 N̂: the fine-tunings downstream see the
+    same inputs and params but the label, so a run whose estimate is right is the run given the count."""
+    work = tmp_path / "work"
+    shutil.copytree(kauto_run, work, symlinks=True)
+    k = 2 * read_json(work / RUN / "k_estimate/estimate.json")["n_hat"]
+    target = f"{RUN}/pseudo_labels/k{k}"
+    configfile = overlay(tmp_path, k=k)
+    assert set(planned_jobs(work, target, configfile=configfile)) == {"clustering", "pseudo_labels"}
+    snakemake(work, "--cores", "2", target, configfile=configfile)
+    for family in ("clusters", "pseudo_labels"):
+        auto, given = work / RUN / family / "kauto_x2", work / RUN / family / f"k{k}"
+        names = sorted(p.relative_to(auto) for p in auto.rglob("*") if p.is_file() and p.name != "provenance.json")
+        assert names and names == sorted(p.relative_to(given) for p in given.rglob("*")
+                                         if p.is_file() and p.name != "provenance.json")
+        assert all((auto / name).read_bytes() == (given / name).read_bytes() for name in names), family
