@@ -91,3 +91,14 @@ def test_replicates_config_adds_seeds_rows_and_the_weak_runs_to_reproduce(tmp_pa
     assert jobs["base_model"] == 2 * runs and jobs["ranking"] == 2 * runs
     assert jobs["finetune"] == runs * (6 + 2) and jobs["evaluate"] == runs * (7 + 3)
     assert jobs["train_icd"] == 4 and jobs["splits"] == 8
+
+
+def test_the_k_estimates_config_plans_base_models_and_estimates_only(tmp_path):
+    """`make k-estimates`: six folds defined by class list (3, 5, 8 novel classes, two sets each) x 3
+    seeds: a base model, probes and an estimate per run, and no fine-tuning."""
+    overlay = yaml.safe_load((REPO / "config" / "k_auto.yaml").read_text())
+    counts = sorted(len(classes) for classes in overlay["custom_folds"].values())
+    assert counts == [3, 3, 5, 5, 8, 8] and sorted(overlay["folds"]) == sorted(overlay["custom_folds"])
+    jobs = planned_jobs(tmp_path, "results/tables/k_estimates", configfile=[DEFAULT, REPO / "config" / "k_auto.yaml"])
+    assert jobs["base_model"] == jobs["base_probes"] == jobs["k_estimate"] == 6 * 3
+    assert jobs["k_estimate_table"] == 1 and "finetune" not in jobs and "train_icd" not in jobs
