@@ -99,12 +99,18 @@ def test_cluster_accuracy_counts_merges_and_splits():
     assert cluster_accuracy(labels, np.array([0, 0, 1, 1, 2, 2, 2, 2])) == 0.75  # one class split
 
 
-def test_the_estimate_artifact_records_the_run_the_range_and_every_candidate(tmp_path):
-    novel, probes, labels = novel_and_probes(3)
+def prototype_shard(tmp_path, novel):
+    """A base_removal shard holding the novel prototypes `novel`."""
     shard = tmp_path / "shard"
     shard.mkdir()
     np.savez_compressed(shard / "prototypes.npz", ids=np.array([f"i{n:03d}" for n in range(len(novel))]),
                         vectors=novel.astype(np.float32))
+    return shard
+
+
+def test_the_estimate_artifact_records_the_run_the_range_and_every_candidate(tmp_path):
+    novel, probes, labels = novel_and_probes(3)
+    shard = prototype_shard(tmp_path, novel)
     Probes([f"b{n}" for n in range(len(probes))], labels, probes.astype(np.float32)).save(tmp_path)
     out = tmp_path / "estimate"
     out.mkdir()
@@ -125,11 +131,7 @@ def test_the_estimate_artifact_records_the_run_the_range_and_every_candidate(tmp
 
 def test_without_probes_the_record_holds_the_estimators_that_need_none(tmp_path):
     novel, _, _ = novel_and_probes(5)
-    shard = tmp_path / "shard"
-    shard.mkdir()
-    np.savez_compressed(shard / "prototypes.npz", ids=np.array([f"i{n:03d}" for n in range(len(novel))]),
-                        vectors=novel.astype(np.float32))
-    record = estimate_run([shard], None, "gmm_bic", [2, 8], SETTINGS, 0, {"fold": 12}, 5, tmp_path)
+    record = estimate_run([prototype_shard(tmp_path, novel)], None, "gmm_bic", [2, 8], SETTINGS, 0, {"fold": 12}, 5, tmp_path)
     assert record["estimator"] == "gmm_bic" and set(record["by_estimator"]) == {"gmm_bic", "silhouette"}
     assert record["by_estimator"]["gmm_bic"]["criterion"] == record["criterion"] and record["n_hat"] == 5
 
