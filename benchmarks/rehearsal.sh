@@ -12,8 +12,8 @@
 #        fine-tuning's, is capped to it and runs alone), TRAIN (96) and VAL (24) images.
 #        GPUS: at most that many GPU jobs at a time (gpu_check.sh: 1, so that each job's GPU
 #        figures are its own)
-#   The fine-tunings run with CORES threads (each needs most of the memory cap, so nothing runs
-#   beside it); every other rule with one.
+#   The trainings and the ranking run with CORES threads (each needs most of the memory cap, so
+#   nothing runs beside it); every other rule with one.
 #   An existing DIR is reused: only what is missing runs (remove DIR to measure again).
 set -euo pipefail
 
@@ -22,10 +22,12 @@ python=${PYTHON:-$repo/.venv/bin/python}
 snakemake=$(dirname "$python")/snakemake
 out=$(mkdir -p "$1" && cd "$1" && pwd)
 record=${2:-}
-# a fine-tuning runs alone (its memory), so it takes every core; replacing the profile's set-threads
-# table leaves every other rule at its one thread
-run=("$snakemake" -s "$repo/Snakefile" --cores "${CORES:-2}" --resources "mem_mb=${MEM_MB:-26000}" ${GPUS:+"gpu=$GPUS"}
-     --set-threads "finetune=${CORES:-2}")
+# a training runs alone (its memory: no two fit the cap), and so does the ranking between the two
+# fine-tunings of the chain, so they take every core; replacing the profile's set-threads table
+# leaves every other rule at its one thread
+cores=${CORES:-2}
+run=("$snakemake" -s "$repo/Snakefile" --cores "$cores" --resources "mem_mb=${MEM_MB:-26000}" ${GPUS:+"gpu=$GPUS"}
+     --set-threads "base_model=$cores" "train_icd=$cores" "finetune=$cores" "ranking=$cores")
 
 cd "$repo"
 "$python" -m benchmarks.rehearsal prepare "$out" --train "${TRAIN:-96}" --val "${VAL:-24}"
