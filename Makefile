@@ -58,8 +58,8 @@ bench: setup
 # 24 shards) over the whole DAG on CPU, report included, on generated images at VOC's size, the
 # trainings shortened by config/rehearsal.yaml alone, then the data rules and the base model in the
 # COCO-20^i layout (benchmarks/rehearsal.sh). Writes the per-rule table (REHEARSAL/rehearsal.md) from the run's
-# benchmark files and the figures the profile test reads (benchmarks/rehearsal.json); about an
-# hour on 2 shared cores and 21 GB of memory. docs/cluster.md, "Rehearsal at full size".
+# benchmark files and the figures the profile test reads (benchmarks/rehearsal.json); 43 minutes
+# on 2 idle cores, 20 GB of memory at its peak. docs/cluster.md, "Rehearsal at full size".
 REHEARSAL ?= results-rehearsal
 rehearsal: setup
 	CORES=$(CORES) benchmarks/rehearsal.sh $(REHEARSAL) benchmarks/rehearsal.json

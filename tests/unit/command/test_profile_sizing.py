@@ -7,7 +7,7 @@ import json
 
 import yaml
 
-from benchmarks.rehearsal import CUDA_HOST_MB, DECODED_MB, MARGIN, TARGETS, growth_mb, required_mb
+from benchmarks.rehearsal import CUDA_HOST_MB, DECODED_MB, MARGIN, TARGETS, growth_mb, required_mb, required_minutes
 from conftest import REPO
 
 MEASURED = json.loads((REPO / "benchmarks" / "rehearsal.json").read_text())
@@ -28,6 +28,13 @@ def test_every_rule_asks_for_its_measured_peak_plus_growth_times_the_margin():
     short = {rule: (PROFILE[rule]["mem_mb"], required_mb(MEASURED, rule))
              for rule in MEASURED["rules"] if PROFILE[rule]["mem_mb"] < required_mb(MEASURED, rule)}
     assert not short, f"mem_mb below (peak + growth) x {MARGIN} (profile, needed): {short}"
+
+
+def test_every_cpu_rule_gets_its_measured_time_at_the_larger_target_times_the_margin():
+    # GPU rules keep their runtimes (required_minutes None): a CPU cannot measure them
+    short = {rule: (PROFILE[rule]["runtime"], required_minutes(MEASURED, rule)) for rule in MEASURED["rules"]
+             if required_minutes(MEASURED, rule) and PROFILE[rule]["runtime"] < required_minutes(MEASURED, rule)}
+    assert not short, f"runtime below CPU s per job x {MARGIN} (profile, needed minutes): {short}"
 
 
 def test_the_sizing_adds_the_growth_it_names():
