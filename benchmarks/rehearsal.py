@@ -268,6 +268,14 @@ def _count(path: Path) -> int:
     return len(path.read_text().split()) if path.is_file() else 0
 
 
+def cpu_per_wall(cpu_s: float, wall_s: float) -> float:
+    """CPU seconds per wall second of a rule's jobs, at least 1: a training given several threads
+    (each runs alone, `rehearsal.sh`) spends this much CPU per wall second of its epochs, so its wall
+    seconds per iteration times this are one thread's CPU seconds; a job on one thread of a shared
+    machine (below 1) is taken as 1."""
+    return max(1.0, cpu_s / wall_s) if wall_s > 0 else 1.0
+
+
 def measure(out: Path) -> dict:
     """Per rule, from the run's benchmark TSVs and provenance records (see the module doc)."""
     run = out / "voc-run"
@@ -295,9 +303,7 @@ def measure(out: Path) -> dict:
             iterations = sum(_history_iterations(d) for d, _ in mine)
             seconds = sum(sum(s for s in r.get("extra", r).get("epoch_seconds", []) or [] if s)
                           for _, r in mine)
-            # CPU seconds of one thread: a training given several threads (the fine-tunings, which run
-            # alone) spends its rule's CPU/wall ratio in CPU per wall second of its epochs
-            threads = max(1.0, e["cpu_s_total"] / max(e["s_total"], 1e-9))
+            threads = cpu_per_wall(e["cpu_s_total"], e["s_total"])
             e["iterations"] = iterations
             e["cpu_per_wall"] = round(threads, 2)
             e["s_per_iteration"] = round(threads * seconds / iterations, 1) if iterations and seconds else None

@@ -56,3 +56,9 @@ def test_loop_seconds_sum_the_last_progress_line_of_each_loop(tmp_path):
                    "02:39:00 INFO ncdss.evaluate: evaluate 24/24, elapsed 100s, ETA 0s\n")
     assert rehearsal._loop_seconds(log) == 14 + 108 + 100
     assert rehearsal._loop_seconds(tmp_path / "missing.log") is None
+
+
+def test_a_training_on_several_threads_counts_its_cpu_per_wall_second():
+    assert rehearsal.cpu_per_wall(350.0, 200.0) == 1.75   # two threads, 1.75 cores busy
+    assert rehearsal.cpu_per_wall(80.0, 100.0) == 1.0     # one thread on a shared machine
+    assert rehearsal.cpu_per_wall(5.0, 0.0) == 1.0
