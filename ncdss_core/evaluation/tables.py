@@ -333,6 +333,11 @@ ESTIMATE_COLUMNS = ("supervision", "fold", "seed", "estimator", "k_range", "n_ha
 ESTIMATOR_COLUMNS = tuple(f"n_hat_{name}" for name in ESTIMATORS)
 
 
+def _supervision_rank(supervision: str) -> int:
+    """The paper's setting first; a supervision the tables do not know last."""
+    return SUPERVISIONS.index(supervision) if supervision in SUPERVISIONS else len(SUPERVISIONS)
+
+
 def read_estimates(paths: Iterable[str | Path]) -> pd.DataFrame:
     """One row per k_estimate artifact (its estimate.json): the run (supervision, fold, training
     seed), the chosen estimator and its candidate range, N̂, the fold's true number of novel classes,
@@ -357,11 +362,8 @@ def estimate_errors(estimates: pd.DataFrame) -> pd.DataFrame:
     groups = long.groupby(["supervision", "estimator", "true_n"], sort=False)["error"]
     frame = groups.agg(runs="size", exact=lambda e: int((e == 0).sum()), within_1=lambda e: int((e <= 1).sum()),
                        mae="mean").reset_index()
-    order = {name: i for i, name in enumerate(ESTIMATORS)}
-    return frame.sort_values(["supervision", "estimator", "true_n"],
-                             key=lambda c: c.map(order) if c.name == "estimator" else
-                             c.map(lambda s: SUPERVISIONS.index(s) if s in SUPERVISIONS else 99)
-                             if c.name == "supervision" else c.astype(int)).reset_index(drop=True)
+    rank = {"supervision": _supervision_rank, "estimator": ESTIMATORS.index, "true_n": int}
+    return frame.sort_values(list(rank), key=lambda column: column.map(rank[column.name])).reset_index(drop=True)
 
 
 def build_estimate_tables(estimates: pd.DataFrame, folds: Sequence[int], seeds: Sequence[int]) -> tuple[str, str, str]:
@@ -369,8 +371,7 @@ def build_estimate_tables(estimates: pd.DataFrame, folds: Sequence[int], seeds: 
     supervision a section of "N̂ (true N)" cells (– where a run has no estimate); then, per estimator,
     the error against the true count (estimate_errors), all counts together and per count."""
     order = sorted(estimates.itertuples(index=False),
-                   key=lambda r: (SUPERVISIONS.index(r.supervision) if r.supervision in SUPERVISIONS else 99,
-                                  int(r.fold), int(r.seed)))
+                   key=lambda r: (_supervision_rank(r.supervision), int(r.fold), int(r.seed)))
     text_csv = _csv([*ESTIMATE_COLUMNS, *ESTIMATOR_COLUMNS], [list(r) for r in order])
     found = {(r.supervision, int(r.fold), int(r.seed)): r for r in order}
     estimators = _listed(sorted({str(r.estimator) for r in order}))
@@ -382,12 +383,11 @@ def build_estimate_tables(estimates: pd.DataFrame, folds: Sequence[int], seeds: 
         run = found.get((supervision, fold, seed))
         return "–" if run is None else f"{run.n_hat} ({'?' if run.true_n is None else run.true_n})"
 
-    supervisions = sorted({r.supervision for r in order}, key=lambda s: SUPERVISIONS.index(s) if s in SUPERVISIONS else 99)
+    supervisions = sorted({r.supervision for r in order}, key=_supervision_rank)
     sections = [(f"N̂ under {supervision} supervision", ["seed", *(f"fold{f}" for f in folds)],
                  [[seed, *(cell(supervision, int(f), int(seed)) for f in folds)] for seed in seeds])
                 for supervision in supervisions]
-    errors = estimate_errors(pd.DataFrame([r._asdict() for r in order],
-                                          columns=[*ESTIMATE_COLUMNS, *ESTIMATOR_COLUMNS]))
+    errors = estimate_errors(estimates)  # sorted there
     errors_csv = _csv(["supervision", "estimator", "true_n", "runs", "exact", "within_1", "mae"],
                       [[*r[:6], f"{r.mae:.4f}"] for r in errors.itertuples(index=False)])
     for supervision in supervisions:
