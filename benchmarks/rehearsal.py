@@ -321,11 +321,12 @@ def measure(out: Path) -> dict:
                 points = [(float(n), j["cpu_s"]) for j in jobs]
             a, b = _fit(points)
             # better where the job logs say how long their loops took: per image = loop seconds
-            # (CPU share of the job applied) over the images; start-up = the rest of the job
+            # (the job's CPU per wall second applied: below 1 on a shared core, above 1 for a job
+            # given several threads, as the ranking) over the images; start-up = the rest of the job
             loops = [(_loop_seconds(run / "logs" / rule / f"{j['job']}.log"), j) for j in jobs]
             if any(seconds for seconds, _ in loops):  # a job without a loop had no image; else the fit
                 loops = [(seconds or 0.0, j) for seconds, j in loops]
-                share = [min(1.0, j["cpu_s"] / j["wall_s"]) if j["wall_s"] else 1.0 for _, j in loops]
+                share = [j["cpu_s"] / j["wall_s"] if j["wall_s"] else 1.0 for _, j in loops]
                 loop_cpu = [seconds * f for (seconds, _), f in zip(loops, share)]
                 a = float(np.median([max(j["cpu_s"] - c, 0.0) for c, (_, j) in zip(loop_cpu, loops)]))
                 b = sum(loop_cpu) / max(sum(x for x, _ in points), 1.0)
