@@ -127,8 +127,9 @@ def base_probes_inputs(wildcards):
 
 
 def k_estimate_inputs(wildcards):
-    """The novel prototypes and, for the base_probes estimator, the labelled base probes."""
-    inputs = {"removal": removal_shards(wildcards)}
+    """The novel prototypes, the dataset index (the true classes per image, for the separability
+    diagnostic only) and, for the base_probes estimator, the labelled base probes."""
+    inputs = {"removal": removal_shards(wildcards), "dataset": DATASET}
     if config["discovery"]["k_estimator"] == "base_probes":
         inputs["probes"] = base_probes_dir(*_run(wildcards))
     return inputs

@@ -17,6 +17,8 @@ from ncdss_core.io.atomic import read_json
 
 AUTO = "auto"
 ESTIMATE_FILE = "estimate.json"
+# beside it: whether the true novel classes form clusters (ncdss_core/evaluation/separability.py)
+SEPARABILITY_FILE = "separability.json"
 # discovery.k_estimator choices (ncdss_core/discovery/k_estimation.py)
 ESTIMATORS = ("base_probes", "silhouette", "gmm_bic")
 _AUTO_LABEL = re.compile(r"auto_x([1-9][0-9]*)")

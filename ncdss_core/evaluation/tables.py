@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ncdss_core.discovery.cluster_count import ESTIMATORS
+from ncdss_core.discovery.cluster_count import ESTIMATORS, SEPARABILITY_FILE
 from ncdss_core.discovery.variants import VARIANTS, model_name
 from ncdss_core.evaluation.metrics import ERROR_SHARES, error_shares, remap_matrix
 from ncdss_core.io.atomic import atomic_write_text, read_json
@@ -331,6 +331,8 @@ def build_selection_tables(frame: pd.DataFrame, folds: Sequence[int], seeds: Seq
 ESTIMATE_COLUMNS = ("supervision", "fold", "seed", "estimator", "k_range", "n_hat", "true_n")
 # N̂ of every estimator the run could compute (estimate.json -> by_estimator), one column each
 ESTIMATOR_COLUMNS = tuple(f"n_hat_{name}" for name in ESTIMATORS)
+# whether the true novel classes form clusters (separability.json beside the estimate)
+SEPARABILITY_COLUMNS = ("silhouette_true", "ari_kmeans_true_n")
 
 
 def _supervision_rank(supervision: str) -> int:
@@ -341,15 +343,19 @@ def _supervision_rank(supervision: str) -> int:
 def read_estimates(paths: Iterable[str | Path]) -> pd.DataFrame:
     """One row per k_estimate artifact (its estimate.json): the run (supervision, fold, training
     seed), the chosen estimator and its candidate range, N̂, the fold's true number of novel classes,
-    and N̂ of each estimator (None where the run did not compute it)."""
+    N̂ of each estimator (None where the run did not compute it), and the separability of the true
+    classes (separability.json; None where the artifact has none)."""
     rows = []
     for path in paths:
         data = read_json(Path(path) / "estimate.json")
         others = data.get("by_estimator", {})
+        truth_file = Path(path) / SEPARABILITY_FILE
+        truth = read_json(truth_file) if truth_file.exists() else {}
         rows.append({**{key: data.get(key) for key in ESTIMATE_COLUMNS},
                      "k_range": f"{data['k_range'][0]}-{data['k_range'][1]}",
-                     **{f"n_hat_{name}": others.get(name, {}).get("n_hat") for name in ESTIMATORS}})
-    return pd.DataFrame(rows, columns=[*ESTIMATE_COLUMNS, *ESTIMATOR_COLUMNS], dtype=object)
+                     **{f"n_hat_{name}": others.get(name, {}).get("n_hat") for name in ESTIMATORS},
+                     **{key: truth.get(key) for key in SEPARABILITY_COLUMNS}})
+    return pd.DataFrame(rows, columns=[*ESTIMATE_COLUMNS, *ESTIMATOR_COLUMNS, *SEPARABILITY_COLUMNS], dtype=object)
 
 
 def estimate_errors(estimates: pd.DataFrame) -> pd.DataFrame:
@@ -372,7 +378,7 @@ def build_estimate_tables(estimates: pd.DataFrame, folds: Sequence[int], seeds: 
     the error against the true count (estimate_errors), all counts together and per count."""
     order = sorted(estimates.itertuples(index=False),
                    key=lambda r: (_supervision_rank(r.supervision), int(r.fold), int(r.seed)))
-    text_csv = _csv([*ESTIMATE_COLUMNS, *ESTIMATOR_COLUMNS], [list(r) for r in order])
+    text_csv = _csv([*ESTIMATE_COLUMNS, *ESTIMATOR_COLUMNS, *SEPARABILITY_COLUMNS], [list(r) for r in order])
     found = {(r.supervision, int(r.fold), int(r.seed)): r for r in order}
     estimators = _listed(sorted({str(r.estimator) for r in order}))
     ranges = _listed(sorted({str(r.k_range) for r in order}))
@@ -402,6 +408,16 @@ def build_estimate_tables(estimates: pd.DataFrame, folds: Sequence[int], seeds: 
         sections.append((f"Error of each estimator under {supervision} supervision",
                          ["estimator", "runs", "N̂ = N", "within ±1", "mean abs. error", "mean abs. error per true N"],
                          rows))
+    for supervision in supervisions:
+        known = estimates[(estimates.supervision == supervision) & estimates.silhouette_true.notna()]
+        if known.empty:
+            continue
+        rows = [[n, len(group), f"{group.silhouette_true.astype(float).mean():.3f}",
+                 f"{group.ari_kmeans_true_n.astype(float).mean():.3f}"]
+                for n, group in sorted(known.groupby("true_n"), key=lambda item: int(item[0]))]
+        sections.append((f"Do the true novel classes form clusters? ({supervision} supervision; 1: compact and "
+                         "separate, 0: overlapping, where no criterion can count them)",
+                         ["true N", "runs", "silhouette of the true classes", "ARI of k-means given N"], rows))
     return text_csv, errors_csv, _markdown(intro, sections)
 
 

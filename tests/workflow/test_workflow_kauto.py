@@ -64,6 +64,11 @@ def test_a_custom_fold_runs_with_an_estimated_number_of_clusters(kauto_run):
     assert table[0]["n_hat_base_probes"] == str(n_hat) and table[0]["n_hat_silhouette"] == str(
         estimate["by_estimator"]["silhouette"]["n_hat"])
     assert (work / "results/report/fold10/k_estimate.png").read_bytes()[:4] == b"\x89PNG"
+    # beside the estimate, whether the fold's true classes form clusters, in the estimate table too
+    truth = read_json(work / RUN / "k_estimate/separability.json")
+    assert truth["true_n"] == 3 and 0 < truth["images_one_novel_class"] <= truth["images"] == estimate["images"]
+    assert table[0]["silhouette_true"] == str(truth["silhouette_true"])
+    assert "Do the true novel classes form clusters?" in (work / "results/tables/k_estimates/k_estimates.md").read_text()
 
 
 @pytest.mark.parametrize("change", [{"k_range": [2, 3]}, {"k_estimator": "silhouette"}])

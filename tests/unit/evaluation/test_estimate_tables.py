@@ -59,3 +59,15 @@ def test_the_figure_draws_every_run_of_the_fold(tmp_path):
     dirs = [estimate(tmp_path, 10, "full", 1, 3), estimate(tmp_path, 10, "weak", 1, 2)]
     out = k_estimate_figure(dirs, tmp_path / "k_estimate.png")
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_separability_of_the_true_classes_is_averaged_per_true_count_beside_the_errors(tmp_path):
+    dirs = [estimate(tmp_path, 10, "full", 1, 3), estimate(tmp_path, 10, "full", 2, 4),
+            estimate(tmp_path, 11, "full", 1, 5, true_n=8)]
+    for directory, silhouette, ari in zip(dirs, (0.1, 0.3, 0.02), (0.5, 0.7, 0.2)):
+        atomic_write_json(directory / "separability.json", {"silhouette_true": silhouette, "ari_kmeans_true_n": ari})
+    old = estimate(tmp_path, 11, "full", 2, 8, true_n=8)  # an artifact made before the diagnostic
+    text_csv, _, text_md = build_estimate_tables(read_estimates([*dirs, old]), [10, 11], [1, 2])
+    rows = list(csv.DictReader(io.StringIO(text_csv)))
+    assert [r["silhouette_true"] for r in rows] == ["0.1", "0.3", "0.02", ""]
+    assert "| 3 | 2 | 0.200 | 0.600 |" in text_md and "| 8 | 1 | 0.020 | 0.200 |" in text_md
