@@ -82,15 +82,30 @@ def test_scan_command_on_the_tiny_dataset(tiny_dataset_copy, capsys):
     assert f"{label}: unreadable or truncated label map" in capsys.readouterr().out
 
 
-def test_replicates_config_adds_seeds_rows_and_the_weak_runs_to_reproduce(tmp_path):
+REPLICATES = [DEFAULT, REPO / "config" / "reproduce.yaml", REPO / "config" / "replicates.yaml"]
+
+
+def test_replicates_config_adds_seeds_the_claimed_rows_and_the_weak_runs_to_reproduce(tmp_path):
     """`make replicates`: per fold 2 supervisions x 3 replicates of the chain; the full runs train
-    six fine-tuned models, the weak ones basic and EUMS."""
-    jobs = planned_jobs(tmp_path, configfile=[DEFAULT, REPO / "config" / "reproduce.yaml",
-                                              REPO / "config" / "replicates.yaml"])
+    the rows the claims read (k = 5, basic, EUMS), the weak ones basic and EUMS."""
+    jobs = planned_jobs(tmp_path, configfile=REPLICATES)
     runs = 4 * 3  # per supervision
     assert jobs["base_model"] == 2 * runs and jobs["ranking"] == 2 * runs
-    assert jobs["finetune"] == runs * (6 + 2) and jobs["evaluate"] == runs * (7 + 3)
+    assert jobs["finetune"] == runs * (3 + 2) and jobs["evaluate"] == runs * (4 + 3)
     assert jobs["train_icd"] == 4 and jobs["splits"] == 8
+
+
+def test_ablations_config_adds_the_three_ranking_rows_to_the_replicates_and_nothing_else(tmp_path):
+    """`make ablations` plans what `make replicates` plans plus the ranking rows: 3 fine-tunings and
+    their evaluations per full run, no other job (the finetune params of a variant hold only its own
+    keys, so the rows already made are reused)."""
+    replicates = planned_jobs(tmp_path / "replicates", configfile=REPLICATES)
+    ablations = planned_jobs(tmp_path / "ablations", configfile=[*REPLICATES, REPO / "config" / "ablations.yaml"])
+    runs = 4 * 3
+    assert ablations["finetune"] - replicates["finetune"] == 3 * runs
+    assert ablations["evaluate"] - replicates["evaluate"] == 3 * runs
+    assert {rule: n for rule, n in ablations.items() if rule not in ("finetune", "evaluate")} == \
+        {rule: n for rule, n in replicates.items() if rule not in ("finetune", "evaluate")}
 
 
 def test_the_k_estimates_config_plans_base_models_and_estimates_only(tmp_path):
