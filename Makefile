@@ -63,11 +63,13 @@ bench: setup
 # 24 shards) over the whole DAG on CPU, report included, on generated images at VOC's size, the
 # trainings shortened by config/rehearsal.yaml alone, then the data rules and the base model in the
 # COCO-20^i layout (benchmarks/rehearsal.sh). Writes the per-rule table (REHEARSAL/rehearsal.md) from the run's
-# benchmark files and the figures the profile test reads (benchmarks/rehearsal.json); 43 minutes
-# on 2 idle cores, 20 GB of memory at its peak. docs/cluster.md, "Rehearsal at full size".
+# benchmark files and the figures the profile test reads (REHEARSAL_RECORD); 43 minutes on 2 idle
+# cores, 20 GB of memory at its peak. 250 images: `make rehearsal TRAIN=200 VAL=50
+# REHEARSAL_RECORD=benchmarks/rehearsal-250.json` (80 minutes). docs/cluster.md, "Rehearsal at full size".
 REHEARSAL ?= results-rehearsal
+REHEARSAL_RECORD ?= benchmarks/rehearsal.json
 rehearsal: setup
-	CORES=$(CORES) benchmarks/rehearsal.sh $(REHEARSAL) benchmarks/rehearsal.json
+	CORES=$(CORES) TRAIN=$(or $(TRAIN),96) VAL=$(or $(VAL),24) benchmarks/rehearsal.sh $(REHEARSAL) $(REHEARSAL_RECORD)
 
 clean:
 	rm -rf results .snakemake
