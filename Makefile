@@ -31,14 +31,15 @@ reproduce: setup
 
 # The four folds x 3 training seeds, the rows the claims read and the weakly-supervised rows
 # (config/replicates.yaml; replicate 0 is that of `make reproduce`): mean ± std over seeds in results/tables.
+REPLICATES := config/reproduce.yaml config/replicates.yaml
 replicates: setup
-	$(SNAKEMAKE) --configfile config/reproduce.yaml config/replicates.yaml
-	$(SNAKEMAKE) --configfile config/reproduce.yaml config/replicates.yaml --report results/report.html
+	$(SNAKEMAKE) --configfile $(REPLICATES)
+	$(SNAKEMAKE) --configfile $(REPLICATES) --report results/report.html
 
 # `make replicates` plus the three ranking rows of the paper's ablation table (config/ablations.yaml).
 ablations: setup
-	$(SNAKEMAKE) --configfile config/reproduce.yaml config/replicates.yaml config/ablations.yaml
-	$(SNAKEMAKE) --configfile config/reproduce.yaml config/replicates.yaml config/ablations.yaml --report results/report.html
+	$(SNAKEMAKE) --configfile $(REPLICATES) config/ablations.yaml
+	$(SNAKEMAKE) --configfile $(REPLICATES) config/ablations.yaml --report results/report.html
 
 # discovery.k auto where the truth is known: N̂ of each estimator on six folds defined by class list
 # (3, 5 and 8 novel classes) x 3 training seeds (config/k_auto.yaml), in results/tables/k_estimates.
@@ -69,7 +70,7 @@ bench: setup
 REHEARSAL ?= results-rehearsal
 REHEARSAL_RECORD ?= benchmarks/rehearsal.json
 rehearsal: setup
-	CORES=$(CORES) TRAIN=$(or $(TRAIN),96) VAL=$(or $(VAL),24) benchmarks/rehearsal.sh $(REHEARSAL) $(REHEARSAL_RECORD)
+	CORES=$(CORES) benchmarks/rehearsal.sh $(REHEARSAL) $(REHEARSAL_RECORD)
 
 clean:
 	rm -rf results .snakemake
