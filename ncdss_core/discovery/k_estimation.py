@@ -169,7 +169,6 @@ def estimate_run(shard_dirs: Sequence[str | Path], probes_dir: str | Path | None
     `by_estimator` holds the estimate of every estimator the run's inputs allow (the chosen one too)."""
     from ncdss_core.discovery.probes import Probes  # here: the module's probe extraction needs torch
 
-
     _, novel = load_prototypes(shard_dirs)
     probes = Probes.load(probes_dir) if probes_dir is not None else None
     vectors, labels = (None, None) if probes is None else (probes.vectors, probes.labels)
